@@ -1,0 +1,66 @@
+// Error taxonomy shared by every layer. The subtype relations follow upstream's Python classes so
+// callers can still "catch ValueError" or "catch ControllerStartupUnavailable".
+#pragma once
+
+#include <stdexcept>
+#include <string>
+
+namespace keepgpu {
+
+// Wrong input type (only reachable from dynamic layers such as JSON).
+class TypeError : public std::invalid_argument {
+ public:
+  using std::invalid_argument::invalid_argument;
+};
+
+// Bad input value.
+class ValueError : public std::invalid_argument {
+ public:
+  using std::invalid_argument::invalid_argument;
+};
+
+// Backend and worker failures.
+class RuntimeError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// A worker did not stop in time during release (not a RuntimeError, as upstream).
+class TimeoutError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+class VisibleRankValidationError : public ValueError {
+ public:
+  using ValueError::ValueError;
+};
+
+class DeviceEnumerationUnavailableError : public RuntimeError {
+ public:
+  using RuntimeError::RuntimeError;
+};
+
+// Marker base for expected "no hardware" conditions.
+class ControllerStartupUnavailable {
+ public:
+  virtual ~ControllerStartupUnavailable() = default;
+};
+
+class NoGPUAvailableError : public ValueError, public ControllerStartupUnavailable {
+ public:
+  using ValueError::ValueError;
+};
+
+class UnsupportedControllerPlatformError : public std::logic_error,
+                                           public ControllerStartupUnavailable {
+ public:
+  using std::logic_error::logic_error;
+};
+
+class InvalidVisibleGPUSelectionError : public ValueError {
+ public:
+  using ValueError::ValueError;
+};
+
+}  // namespace keepgpu
