@@ -41,7 +41,8 @@ class LevelFlag final : public spdlog::custom_flag_formatter {
     auto name = level_name(msg.level);
     dest.append(name.data(), name.data() + name.size());
     // The file format pads the level to 7 columns; padinfo_ carries the width.
-    for (auto n = name.size(); n < padinfo_.width_; ++n) dest.push_back(' ');
+    for (auto n = name.size(); n < padinfo_.width_; ++n)
+      dest.push_back(' ');
   }
   std::unique_ptr<custom_flag_formatter> clone() const override {
     return std::make_unique<LevelFlag>();
@@ -52,11 +53,21 @@ void append_json_escaped(std::string_view text, spdlog::memory_buf_t& dest) {
   static constexpr char kHex[] = "0123456789abcdef";
   for (unsigned char c : text) {
     switch (c) {
-      case '"': dest.append(std::string_view("\\\"")); break;
-      case '\\': dest.append(std::string_view("\\\\")); break;
-      case '\n': dest.append(std::string_view("\\n")); break;
-      case '\r': dest.append(std::string_view("\\r")); break;
-      case '\t': dest.append(std::string_view("\\t")); break;
+      case '"':
+        dest.append(std::string_view("\\\""));
+        break;
+      case '\\':
+        dest.append(std::string_view("\\\\"));
+        break;
+      case '\n':
+        dest.append(std::string_view("\\n"));
+        break;
+      case '\r':
+        dest.append(std::string_view("\\r"));
+        break;
+      case '\t':
+        dest.append(std::string_view("\\t"));
+        break;
       default:
         if (c < 0x20) {
           const char esc[] = {'\\', 'u', '0', '0', kHex[c >> 4], kHex[c & 15]};
@@ -106,7 +117,8 @@ std::unique_ptr<spdlog::formatter> make_formatter(const char* pattern) {
 
 struct State {
   std::mutex mutex;
-  std::shared_ptr<spdlog::sinks::dist_sink_mt> dist = std::make_shared<spdlog::sinks::dist_sink_mt>();
+  std::shared_ptr<spdlog::sinks::dist_sink_mt> dist =
+      std::make_shared<spdlog::sinks::dist_sink_mt>();
   std::shared_ptr<spdlog::sinks::sink> console;
   std::shared_ptr<spdlog::sinks::sink> file;
   std::unordered_map<std::string, std::shared_ptr<spdlog::logger>> loggers;
@@ -128,7 +140,8 @@ void rebuild_sinks_locked(State& s) {
 
 std::shared_ptr<spdlog::sinks::sink> make_stderr_sink(const Config& config) {
   auto sink = std::make_shared<spdlog::sinks::stderr_sink_mt>();
-  sink->set_formatter(make_formatter(config.format == Format::json ? kJsonPattern : kConsolePattern));
+  sink->set_formatter(
+      make_formatter(config.format == Format::json ? kJsonPattern : kConsolePattern));
   sink->set_level(to_spdlog(config.console_level));
   return sink;
 }
@@ -142,8 +155,10 @@ void ensure_default_locked(State& s) {
 
 std::string trim_lower(std::string_view text) {
   auto is_space = [](unsigned char c) { return std::isspace(c) != 0 || (c >= 0x1c && c <= 0x1f); };
-  while (!text.empty() && is_space(static_cast<unsigned char>(text.front()))) text.remove_prefix(1);
-  while (!text.empty() && is_space(static_cast<unsigned char>(text.back()))) text.remove_suffix(1);
+  while (!text.empty() && is_space(static_cast<unsigned char>(text.front())))
+    text.remove_prefix(1);
+  while (!text.empty() && is_space(static_cast<unsigned char>(text.back())))
+    text.remove_suffix(1);
   std::string out(text);
   std::transform(out.begin(), out.end(), out.begin(),
                  [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
@@ -154,12 +169,18 @@ std::string trim_lower(std::string_view text) {
 
 spdlog::level::level_enum to_spdlog(Level level) {
   switch (level) {
-    case Level::debug: return spdlog::level::debug;
-    case Level::info: return spdlog::level::info;
-    case Level::warning: return spdlog::level::warn;
-    case Level::error: return spdlog::level::err;
-    case Level::critical: return spdlog::level::critical;
-    case Level::off: return spdlog::level::off;
+    case Level::debug:
+      return spdlog::level::debug;
+    case Level::info:
+      return spdlog::level::info;
+    case Level::warning:
+      return spdlog::level::warn;
+    case Level::error:
+      return spdlog::level::err;
+    case Level::critical:
+      return spdlog::level::critical;
+    case Level::off:
+      return spdlog::level::off;
   }
   return spdlog::level::info;
 }
@@ -199,11 +220,22 @@ void configure(const Config& config) {
   s.file.reset();
   if (config.file_path && config.file_level != Level::off) {
     auto file = std::make_shared<spdlog::sinks::basic_file_sink_mt>(*config.file_path);
-    file->set_formatter(make_formatter(config.format == Format::json ? kJsonPattern : kFilePattern));
+    file->set_formatter(
+        make_formatter(config.format == Format::json ? kJsonPattern : kFilePattern));
     file->set_level(to_spdlog(config.file_level));
     s.file = file;
   }
   rebuild_sinks_locked(s);
+}
+
+std::unique_ptr<spdlog::formatter> make_console_formatter() {
+  return make_formatter(current_config().format == Format::json ? kJsonPattern : kConsolePattern);
+}
+
+Config current_config() {
+  State& s = state();
+  std::lock_guard lock(s.mutex);
+  return s.config;
 }
 
 void set_console_sink(std::shared_ptr<spdlog::sinks::sink> sink) {

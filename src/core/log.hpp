@@ -40,6 +40,12 @@ void configure(const Config& config);
 // a scrolling INFO log). Passing nullptr restores the plain stderr sink.
 void set_console_sink(std::shared_ptr<spdlog::sinks::sink> sink);
 
+// The formatter of the console sink for the current configuration (for replacement sinks).
+std::unique_ptr<spdlog::formatter> make_console_formatter();
+
+// The configuration last applied (defaults when configure() was never called).
+Config current_config();
+
 // Returns the shared logger with this name, creating it on first use.
 std::shared_ptr<spdlog::logger> get(const std::string& name);
 
@@ -51,8 +57,9 @@ spdlog::level::level_enum to_spdlog(Level level);
 }  // namespace keepgpu::log
 
 // Logging macros capture the call site for the "(file:line)" part of each record.
-#define KG_LOG(logger, lvl, ...) \
-  (logger)->log(spdlog::source_loc{__FILE__, __LINE__, static_cast<const char*>(__func__)}, lvl, __VA_ARGS__)
+#define KG_LOG(logger, lvl, ...)                                                                 \
+  (logger)->log(spdlog::source_loc{__FILE__, __LINE__, static_cast<const char*>(__func__)}, lvl, \
+                __VA_ARGS__)
 #define KG_DEBUG(logger, ...) KG_LOG(logger, spdlog::level::debug, __VA_ARGS__)
 #define KG_INFO(logger, ...) KG_LOG(logger, spdlog::level::info, __VA_ARGS__)
 #define KG_WARN(logger, ...) KG_LOG(logger, spdlog::level::warn, __VA_ARGS__)

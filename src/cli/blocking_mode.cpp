@@ -1,0 +1,178 @@
+#include "cli/blocking_mode.hpp"
+
+#include <unistd.h>
+
+#include <fmt/format.h>
+#include <csignal>
+#include <cstdio>
+#include <iostream>
+#include <optional>
+
+#include "cli/error_kind.hpp"
+#include "cli/live_status.hpp"
+#include "cli/signals.hpp"
+#include "core/errors.hpp"
+#include "core/gpu_ids.hpp"
+#include "core/interval.hpp"
+#include "core/log.hpp"
+#include "core/thresholds.hpp"
+#include "core/vram.hpp"
+#include "keeper/keeper_group.hpp"
+
+namespace keepgpu::cli {
+namespace {
+
+const std::shared_ptr<spdlog::logger>& logger() {
+  static const auto lg = log::get("keep_gpu.cli");
+  return lg;
+}
+
+struct BlockingConfig {
+  core::Interval interval;
+  int busy_threshold = core::kDefaultBusyThreshold;
+  std::optional<std::vector<std::int64_t>> gpu_ids;
+  std::string vram = "1GiB";
+  std::optional<core::LegacyThreshold::Kind> legacy;
+};
+
+// spec/cli.md §3.10, root: interval -> busy threshold as given -> gpu ids -> legacy threshold ->
+// VRAM after legacy replacement -> busy threshold after legacy replacement.
+BlockingConfig validate(const RootArgs& args) {
+  BlockingConfig config;
+  config.interval = core::parse_interval_text(args.interval.value_or("300"));
+  config.busy_threshold = core::parse_busy_threshold_text(args.busy_threshold.value_or("25"));
+  if (args.gpu_ids) config.gpu_ids = core::parse_gpu_ids_text(*args.gpu_ids);
+  config.vram = args.vram.value_or("1GiB");
+  std::optional<int> legacy_busy;
+  if (args.threshold) {
+    const core::LegacyThreshold legacy = core::classify_legacy_threshold(*args.threshold);
+    config.legacy = legacy.kind;
+    if (legacy.kind == core::LegacyThreshold::Kind::busy) {
+      legacy_busy = legacy.busy;
+    } else {
+      config.vram = legacy.vram;
+    }
+  }
+  core::parse_vram_elements(config.vram);
+  if (legacy_busy) config.busy_threshold = core::validate_busy_threshold(*legacy_busy);
+  return config;
+}
+
+std::string format_bytes(std::uint64_t bytes) {
+  if (bytes == 0) return "0 B";
+  if (bytes >= (1ULL << 30))
+    return fmt::format("{:.1f} GiB", static_cast<double>(bytes) / (1 << 30));
+  return fmt::format("{:.1f} MiB", static_cast<double>(bytes) / (1 << 20));
+}
+
+std::vector<std::string> render_status(const keeper::KeeperGroup& group) {
+  std::vector<std::string> lines;
+  for (const auto& keeper : group.keepers()) {
+    const keeper::KeeperStatus s = keeper->status();
+    const std::string util =
+        s.utilization ? fmt::format("{:3d}%", static_cast<int>(*s.utilization)) : " n/a";
+    const std::string batch =
+        s.last_batch_ms ? fmt::format("{:.0f} ms", *s.last_batch_ms) : std::string("-");
+    lines.push_back(fmt::format(
+        "GPU {:<3} {:<12} held {:>9}  util {}  last batch {:>8}  batches {}", keeper->rank(),
+        keeper::to_string(s.state), format_bytes(s.held_bytes), util, batch, s.batches));
+  }
+  return lines;
+}
+
+int fail_unexpected(const std::exception& error) {
+  log::flush();
+  std::cerr << error_kind(error) << ": " << error.what() << std::endl;
+  return 1;
+}
+
+int release_and_exit(keeper::KeeperGroup& group, int success_status) {
+  try {
+    group.release();
+  } catch (const std::exception& e) {
+    return fail_unexpected(e);
+  }
+  log::flush();
+  return success_status;
+}
+
+}  // namespace
+
+int run_blocking_mode(const RootArgs& args) {
+  BlockingConfig config;
+  try {
+    config = validate(args);
+  } catch (const std::invalid_argument& e) {
+    std::cout << "Error: " << e.what() << std::endl;
+    return 1;
+  }
+  if (config.legacy == core::LegacyThreshold::Kind::vram) {
+    std::cout << "`--threshold` for VRAM is deprecated; use `--vram`." << std::endl;
+  } else if (config.legacy == core::LegacyThreshold::Kind::busy) {
+    std::cout << "`--threshold` for utilization is deprecated; use `--busy-threshold`."
+              << std::endl;
+  }
+
+  // Before any thread exists, so every thread inherits the blocked mask.
+  SignalWatcher::block_signals();
+  SignalWatcher signals;
+
+  if (config.gpu_ids) {
+    KG_INFO(logger(), "Using specified visible GPU ordinals: {}",
+            core::format_id_list(*config.gpu_ids));
+    KG_INFO(logger(), "GPU count: {}", config.gpu_ids->size());
+  } else {
+    KG_INFO(logger(), "Using all available GPUs");
+  }
+  KG_INFO(logger(), "VRAM to keep occupied: {}", config.vram);
+  KG_INFO(logger(), "Check interval: {} seconds", config.interval.to_string());
+  if (config.busy_threshold < 0) {
+    KG_INFO(logger(), "Busy threshold: unconditional (utilization backoff disabled)");
+  } else {
+    KG_INFO(logger(), "Busy threshold: {}%", config.busy_threshold);
+  }
+
+  std::unique_ptr<keeper::KeeperGroup> group;
+  try {
+    keeper::GroupOptions options;
+    options.gpu_ids = config.gpu_ids;
+    options.interval_seconds = config.interval.seconds();
+    options.vram = config.vram;
+    options.busy_threshold = config.busy_threshold;
+    group = std::make_unique<keeper::KeeperGroup>(options);
+    group->keep();
+  } catch (const std::exception& e) {
+    return fail_unexpected(e);
+  }
+  if (signals.received() != 0) {
+    // Interrupted during start-up: undo and report, as upstream's "Aborted."
+    const int status = release_and_exit(*group, 1);
+    std::cerr << "Aborted." << std::endl;
+    return status;
+  }
+  KG_INFO(logger(), "Keeping GPUs awake. Press Ctrl+C to exit.");
+
+  const log::Config log_config = log::current_config();
+  const bool live = ::isatty(STDERR_FILENO) == 1 && log_config.format == log::Format::text &&
+                    log_config.console_level == log::Level::info;
+  std::optional<LiveStatusView> view;
+  if (live) {
+    view.emplace(stderr, [&group] { return render_status(*group); });
+    view->start();
+  }
+  int signal_number = 0;
+  while ((signal_number = signals.wait_for(std::chrono::milliseconds(1000))) == 0) {
+    if (view) view->refresh();
+  }
+  if (view) view->stop();
+  if (signal_number == SIGINT) {
+    KG_INFO(logger(), "Interruption received. Releasing GPUs...");
+  } else {
+    KG_INFO(logger(), "Termination signal received. Releasing GPUs...");
+  }
+  const int status = release_and_exit(*group, 0);
+  if (status == 0) KG_INFO(logger(), "All GPUs released.");
+  return status;
+}
+
+}  // namespace keepgpu::cli

@@ -1,0 +1,508 @@
+#include "keeper/keeper.hpp"
+
+#include <pthread.h>
+
+#include <fmt/format.h>
+#include <algorithm>
+#include <condition_variable>
+#include <vector>
+
+#include "core/errors.hpp"
+#include "core/log.hpp"
+#include "core/thresholds.hpp"
+
+namespace keepgpu::keeper {
+
+struct Keeper::Shared {
+  std::mutex mutex;
+  std::condition_variable_any cv;  // startup confirmation, worker exit, interruptible waits
+  std::stop_source stop;
+  bool confirmed = false;
+  bool finished = false;
+  std::vector<std::exception_ptr> startup_errors;
+  std::exception_ptr failure;
+  KeeperStatus status;
+};
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+const std::shared_ptr<spdlog::logger>& logger() {
+  static const auto lg = log::get("keep_gpu.single_gpu_controller.cuda_gpu_controller");
+  return lg;
+}
+
+std::string platform_label(const gpu::Backend& backend) {
+  const std::string platform = backend.platform();
+  if (platform == "cuda") return "CUDA";
+  if (platform == "rocm") return "ROCm";
+  return platform;
+}
+
+std::string format_bytes(std::uint64_t bytes) {
+  constexpr double kGiB = 1024.0 * 1024.0 * 1024.0;
+  if (bytes >= (1ULL << 30)) return fmt::format("{:.1f} GiB", static_cast<double>(bytes) / kGiB);
+  return fmt::format("{:.1f} MiB", static_cast<double>(bytes) / (1024.0 * 1024.0));
+}
+
+std::string describe_utilization(std::optional<double> util) {
+  if (!util) return "n/a";
+  return fmt::format("{}%", static_cast<int>(*util));
+}
+
+// Everything the worker needs, owned by the worker so that a worker left behind by a timed-out
+// release (detached at destruction) never touches a destroyed Keeper.
+struct WorkerContext {
+  std::shared_ptr<Keeper::Shared> shared;
+  std::shared_ptr<gpu::Backend> backend;
+  std::shared_ptr<Workload> workload;
+  KeeperOptions options;
+  std::string label;  // "CUDA" / "ROCm"
+
+  int rank() const { return options.rank; }
+
+  void set_state(KeeperState state) {
+    std::lock_guard lock(shared->mutex);
+    shared->status.state = state;
+  }
+
+  void confirm() {
+    std::lock_guard lock(shared->mutex);
+    if (!shared->confirmed) {
+      shared->confirmed = true;
+      shared->cv.notify_all();
+    }
+  }
+
+  // Before confirmation the error goes to keep()'s startup list; afterwards it is the failure
+  // that allocation_status() reports. Either way keep() is released.
+  void record_startup_failure(std::exception_ptr error) {
+    std::lock_guard lock(shared->mutex);
+    if (!shared->confirmed) {
+      shared->startup_errors.push_back(error);
+      shared->confirmed = true;
+    } else {
+      shared->failure = error;
+    }
+    shared->status.state = KeeperState::failed;
+    shared->cv.notify_all();
+  }
+
+  void record_worker_failure(const std::string& detail) {
+    const std::string text =
+        fmt::format("rank {}: unexpected {} keep worker failure: {}", rank(), label, detail);
+    record_startup_failure(std::make_exception_ptr(RuntimeError(text)));
+    KG_ERROR(logger(), "{}", text);
+  }
+
+  // Waits `seconds` on the stop token; false when stop was requested. Long intervals are waited
+  // in one-day slices so the deadline arithmetic cannot overflow.
+  bool wait_interval(double seconds) {
+    constexpr double kSlice = 86400.0;
+    auto token = shared->stop.get_token();
+    std::unique_lock lock(shared->mutex);
+    double remaining = seconds;
+    while (remaining > 0.0 && !token.stop_requested()) {
+      const double chunk = std::min(remaining, kSlice);
+      const auto deadline = Clock::now() + std::chrono::duration_cast<Clock::duration>(
+                                               std::chrono::duration<double>(chunk));
+      shared->cv.wait_until(lock, token, deadline, [] { return false; });
+      remaining -= chunk;
+    }
+    return !token.stop_requested();
+  }
+
+  bool stop_requested() const { return shared->stop.stop_requested(); }
+
+  std::optional<double> read_utilization() {
+    auto util = backend->telemetry().utilization(rank());
+    std::lock_guard lock(shared->mutex);
+    shared->status.utilization = util;
+    return util;
+  }
+
+  void run();
+  // Returns the open session with its buffer, or nullptr when the worker must exit.
+  std::unique_ptr<gpu::DeviceSession> allocate_phase(std::unique_ptr<gpu::DeviceSession> session);
+  void steady_phase(gpu::DeviceSession& session);
+};
+
+void WorkerContext::run() {
+  std::unique_ptr<gpu::DeviceSession> session;
+  try {
+    {
+      std::lock_guard lock(shared->mutex);
+      shared->status.state = KeeperState::starting;
+    }
+    session = backend->open(rank());
+  } catch (const std::exception& e) {
+    KG_ERROR(logger(), "rank {}: {} startup failed: {}", rank(), label, e.what());
+    record_startup_failure(std::current_exception());
+    return;
+  }
+
+  const std::uint64_t bytes = options.elements * 4;
+  if (options.elements == 0) {
+    const std::string text = fmt::format("rank {}: invalid vram_to_keep=0", rank());
+    KG_ERROR(logger(), "{}", text);
+    record_startup_failure(std::make_exception_ptr(RuntimeError(text)));
+    return;
+  }
+  // A request that can never fit fails the start at once instead of retrying forever.
+  try {
+    const gpu::MemoryInfo memory = session->memory_info();
+    if (memory.total > 0 && bytes > memory.total) {
+      const std::string text = fmt::format(
+          "rank {}: requested {} ({} bytes) exceeds the total memory of GPU {}: {} ({} bytes)",
+          rank(), format_bytes(bytes), bytes, rank(), format_bytes(memory.total), memory.total);
+      KG_ERROR(logger(), "{}", text);
+      record_startup_failure(std::make_exception_ptr(RuntimeError(text)));
+      return;
+    }
+  } catch (const std::exception& e) {
+    KG_DEBUG(logger(), "rank {}: memory query failed: {}", rank(), e.what());
+  }
+
+  session = allocate_phase(std::move(session));
+  if (!session) return;
+  steady_phase(*session);
+  // Leaving scope frees the buffer and releases the context.
+}
+
+std::unique_ptr<gpu::DeviceSession> WorkerContext::allocate_phase(
+    std::unique_ptr<gpu::DeviceSession> session) {
+  bool deferring = false;
+  bool warned_unavailable = false;
+  bool warned_short = false;
+  const auto deferral_start = Clock::now();
+  while (!stop_requested()) {
+    try {
+      const auto util = read_utilization();
+      if (!core::should_run_batch(util, options.busy_threshold)) {
+        confirm();
+        set_state(KeeperState::deferring);
+        // Upstream only says this at DEBUG, so a keeper holding nothing looks healthy; say it
+        // once at INFO, and warn when telemetry stays unavailable.
+        if (!deferring) {
+          KG_INFO(logger(),
+                  "rank {}: GPU utilization unavailable or busy ({}), deferring allocation", rank(),
+                  describe_utilization(util));
+          deferring = true;
+        } else {
+          KG_DEBUG(logger(),
+                   "rank {}: GPU utilization unavailable or busy ({}), deferring allocation",
+                   rank(), describe_utilization(util));
+        }
+        const double waited = std::chrono::duration<double>(Clock::now() - deferral_start).count();
+        if (!util && !warned_unavailable && waited >= options.interval_seconds) {
+          KG_WARN(logger(),
+                  "rank {}: GPU utilization is unavailable, so no memory is held; use "
+                  "--busy-threshold -1 to keep this GPU without telemetry",
+                  rank());
+          warned_unavailable = true;
+        }
+        if (!wait_interval(options.interval_seconds)) return nullptr;
+        continue;
+      }
+      session->allocate(options.elements);
+      {
+        std::lock_guard lock(shared->mutex);
+        shared->status.held_bytes = options.elements * 4;
+        shared->status.state = KeeperState::holding;
+      }
+      confirm();
+      KG_INFO(logger(), "rank {}: holding {} ({} bytes)", rank(),
+              format_bytes(options.elements * 4), options.elements * 4);
+      return session;
+    } catch (const gpu::GpuError& e) {
+      KG_ERROR(logger(), "rank {}: failed to allocate matrix: {}", rank(), e.what());
+      if (!e.out_of_memory()) {
+        record_worker_failure(e.what());
+        return nullptr;
+      }
+      session->trim_cache();
+      confirm();
+      set_state(KeeperState::retrying);
+      if (!warned_short) {
+        KG_WARN(logger(), "rank {}: {} does not fit in free GPU memory now; retrying every {} s",
+                rank(), format_bytes(options.elements * 4), options.interval_seconds);
+        warned_short = true;
+      }
+      if (!wait_interval(options.interval_seconds)) return nullptr;
+    } catch (const std::exception& e) {
+      record_worker_failure(e.what());
+      return nullptr;
+    }
+  }
+  // Stop arrived before any allocation.
+  bool confirmed = false;
+  {
+    std::lock_guard lock(shared->mutex);
+    confirmed = shared->confirmed;
+  }
+  if (!confirmed) {
+    const std::string text =
+        fmt::format("rank {}: stopped before {} startup allocation", rank(), label);
+    KG_ERROR(logger(), "{}", text);
+    record_startup_failure(std::make_exception_ptr(RuntimeError(text)));
+  } else {
+    KG_DEBUG(logger(), "rank {}: exiting before {} allocation after startup confirmation", rank(),
+             label);
+  }
+  return nullptr;
+}
+
+void WorkerContext::steady_phase(gpu::DeviceSession& session) {
+  bool backing_off = false;
+  while (!stop_requested()) {
+    try {
+      const auto util = read_utilization();
+      if (core::should_run_batch(util, options.busy_threshold)) {
+        if (backing_off) {
+          KG_INFO(logger(), "rank {}: GPU idle again ({}), resuming keep-alive", rank(),
+                  describe_utilization(util));
+          backing_off = false;
+        }
+        set_state(KeeperState::holding);
+        const BatchResult batch = workload->run_batch(session, rank(), shared->stop.get_token());
+        std::lock_guard lock(shared->mutex);
+        shared->status.last_batch_ms = batch.elapsed_ms;
+        ++shared->status.batches;
+      } else {
+        if (!backing_off) {
+          KG_INFO(logger(), "rank {}: GPU utilization unavailable or busy ({}), backing off",
+                  rank(), describe_utilization(util));
+          backing_off = true;
+        }
+        set_state(KeeperState::backing_off);
+        KG_DEBUG(logger(), "rank {}: GPU utilization unavailable or busy ({}), sleeping longer",
+                 rank(), describe_utilization(util));
+      }
+      if (!wait_interval(options.interval_seconds)) return;
+    } catch (const gpu::GpuError& e) {
+      if (!e.out_of_memory()) {
+        record_worker_failure(e.what());
+        return;
+      }
+      KG_WARN(logger(), "rank {}: keep-alive batch ran out of memory: {}", rank(), e.what());
+      session.trim_cache();
+      if (!wait_interval(options.interval_seconds)) return;
+    } catch (const std::exception& e) {
+      record_worker_failure(e.what());
+      return;
+    }
+  }
+}
+
+void name_thread(int rank) {
+  // Linux limits thread names to 15 bytes; the full name stays in the logs.
+  std::string name = fmt::format("gpu-keeper-{}", rank);
+  if (name.size() > 15) name.resize(15);
+  pthread_setname_np(pthread_self(), name.c_str());
+}
+
+void worker_main(WorkerContext context) {
+  name_thread(context.rank());
+  std::shared_ptr<Keeper::Shared> shared = context.shared;
+  context.run();
+  std::lock_guard lock(shared->mutex);
+  if (shared->status.state != KeeperState::failed) shared->status.state = KeeperState::idle;
+  shared->status.held_bytes = 0;
+  shared->finished = true;
+  shared->cv.notify_all();
+}
+
+// Waits for the worker to finish; true when it did within `timeout`.
+bool wait_finished(Keeper::Shared& shared, std::chrono::duration<double> timeout) {
+  std::unique_lock lock(shared.mutex);
+  return shared.cv.wait_for(lock, std::chrono::duration_cast<Clock::duration>(timeout),
+                            [&] { return shared.finished; });
+}
+
+}  // namespace
+
+const char* to_string(KeeperState state) {
+  switch (state) {
+    case KeeperState::idle:
+      return "idle";
+    case KeeperState::starting:
+      return "starting";
+    case KeeperState::deferring:
+      return "deferring";
+    case KeeperState::retrying:
+      return "retrying";
+    case KeeperState::holding:
+      return "holding";
+    case KeeperState::backing_off:
+      return "backing off";
+    case KeeperState::failed:
+      return "failed";
+    case KeeperState::stopping:
+      return "stopping";
+  }
+  return "unknown";
+}
+
+double release_join_timeout(double interval_seconds) {
+  return std::max(2.0, std::min(interval_seconds + 2.0, 30.0));
+}
+
+Keeper::Keeper(std::shared_ptr<gpu::Backend> backend, KeeperOptions options,
+               std::unique_ptr<Workload> workload)
+    : backend_(std::move(backend)),
+      options_(options),
+      workload_(workload ? std::move(workload)
+                         : std::make_unique<ReluWorkload>(options.relu_iterations)) {}
+
+Keeper::~Keeper() {
+  try {
+    if (has_worker_state()) release();
+  } catch (const std::exception& e) {
+    KG_WARN(logger(), "rank {}: release during destruction failed: {}", options_.rank, e.what());
+  }
+  if (thread_.joinable()) {
+    // A worker stuck in the driver must not block or crash destruction; it owns its state.
+    thread_.detach();
+  }
+}
+
+void Keeper::keep() {
+  std::lock_guard api(api_mutex_);
+  if (thread_.joinable()) {
+    bool finished = false;
+    bool stopping = false;
+    {
+      std::lock_guard lock(shared_->mutex);
+      finished = shared_->finished;
+      stopping = shared_->stop.stop_requested();
+    }
+    if (!finished) {
+      if (stopping) {
+        throw RuntimeError(
+            fmt::format("rank {}: previous keep thread startup did not complete", options_.rank));
+      }
+      KG_WARN(logger(), "rank {}: keep thread already running", options_.rank);
+      return;
+    }
+    thread_.join();  // a dead worker from an earlier failure is simply replaced
+  }
+  if (options_.elements == 0) throw ValueError("vram_to_keep must be positive");
+
+  {
+    std::lock_guard pointer(shared_mutex_);
+    shared_ = std::make_shared<Shared>();
+  }
+  WorkerContext context{shared_, backend_, workload_, options_, platform_label(*backend_)};
+  thread_ = std::thread(worker_main, std::move(context));
+
+  std::unique_lock lock(shared_->mutex);
+  const bool confirmed =
+      shared_->cv.wait_for(lock, options_.startup_timeout, [&] { return shared_->confirmed; });
+  if (!confirmed) {
+    shared_->stop.request_stop();
+    shared_->cv.notify_all();
+    const bool exited =
+        shared_->cv.wait_for(lock, options_.startup_grace, [&] { return shared_->finished; });
+    const double seconds = std::chrono::duration<double>(options_.startup_timeout).count();
+    lock.unlock();
+    if (!exited) {
+      // The worker keeps its stop flag set; a later release() cleans it up.
+      throw RuntimeError(fmt::format("rank {}: keep thread did not complete startup within {:.1f}s",
+                                     options_.rank, seconds));
+    }
+    thread_.join();
+    throw RuntimeError(
+        fmt::format("rank {}: keep thread exited before startup completed", options_.rank));
+  }
+  if (!shared_->startup_errors.empty()) {
+    std::exception_ptr first = shared_->startup_errors.front();
+    const bool exited =
+        shared_->cv.wait_for(lock, options_.startup_grace, [&] { return shared_->finished; });
+    lock.unlock();
+    if (exited) {
+      thread_.join();
+    } else {
+      thread_.detach();  // it owns its state and will exit on its own
+    }
+    std::rethrow_exception(first);
+  }
+  lock.unlock();
+  KG_INFO(logger(), "rank {}: keep thread started", options_.rank);
+}
+
+void Keeper::release() {
+  std::lock_guard api(api_mutex_);
+  if (!thread_.joinable()) {
+    KG_WARN(logger(), "rank {}: keep thread not running", options_.rank);
+    return;
+  }
+  bool finished = false;
+  bool stopping = false;
+  bool failed = false;
+  {
+    std::lock_guard lock(shared_->mutex);
+    finished = shared_->finished;
+    stopping = shared_->stop.stop_requested();
+    failed = static_cast<bool>(shared_->failure);
+  }
+  if (finished) {
+    if (stopping || failed) {
+      thread_.join();
+      KG_INFO(logger(), "rank {}: previously stopping keep thread exited; cache cleared",
+              options_.rank);
+      return;
+    }
+    KG_WARN(logger(), "rank {}: keep thread not running", options_.rank);
+    return;
+  }
+  {
+    std::lock_guard lock(shared_->mutex);
+    shared_->status.state = KeeperState::stopping;
+    shared_->stop.request_stop();
+    shared_->cv.notify_all();
+  }
+  const double timeout = release_join_timeout(options_.interval_seconds);
+  if (!wait_finished(*shared_, std::chrono::duration<double>(timeout))) {
+    KG_WARN(logger(), "rank {}: keep thread did not stop within {:.1f}s", options_.rank, timeout);
+    throw TimeoutError(
+        fmt::format("rank {}: keep thread did not stop within {:.1f}s", options_.rank, timeout));
+  }
+  thread_.join();
+  KG_INFO(logger(), "rank {}: keep thread stopped & cache cleared", options_.rank);
+}
+
+std::shared_ptr<Keeper::Shared> Keeper::current_shared() const {
+  std::lock_guard pointer(shared_mutex_);
+  return shared_;
+}
+
+std::exception_ptr Keeper::allocation_status() const {
+  const auto shared = current_shared();
+  if (!shared) return nullptr;
+  std::lock_guard lock(shared->mutex);
+  return shared->failure;
+}
+
+KeeperStatus Keeper::status() const {
+  const auto shared = current_shared();
+  if (!shared) return {};
+  std::lock_guard lock(shared->mutex);
+  KeeperStatus status = shared->status;
+  if (shared->finished && status.state != KeeperState::failed) status.state = KeeperState::idle;
+  return status;
+}
+
+bool Keeper::has_worker_state() const {
+  std::lock_guard api(api_mutex_);
+  return thread_.joinable();
+}
+
+bool Keeper::worker_alive() const {
+  std::lock_guard api(api_mutex_);
+  if (!thread_.joinable() || !shared_) return false;
+  std::lock_guard lock(shared_->mutex);
+  return !shared_->finished;
+}
+
+}  // namespace keepgpu::keeper

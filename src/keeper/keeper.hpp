@@ -1,0 +1,94 @@
+// Keeper: keeps one GPU (a visible ordinal) busy. A worker thread opens the device, waits until
+// telemetry allows, allocates the requested buffer, then runs a workload batch every interval
+// unless the GPU is busy. keep() returns once the worker reaches its first confirmation point
+// (allocated, deferred, or retrying a short allocation); release() stops it and waits a bounded
+// time. The worker frees the buffer and the device context on every exit path.
+// Contract: spec/controllers.md §2.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <exception>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+
+#include "gpu/backend.hpp"
+#include "keeper/workload.hpp"
+
+namespace keepgpu::keeper {
+
+inline constexpr int kDefaultReluIterations = 5000;
+
+struct KeeperOptions {
+  int rank = 0;                        // visible ordinal
+  double interval_seconds = 1.0;       // validated by the caller (core::validate_interval)
+  std::uint64_t elements = 268435456;  // float32 elements to hold (1 GiB)
+  int busy_threshold = 25;             // -1 = unconditional
+  int relu_iterations = kDefaultReluIterations;
+  std::chrono::milliseconds startup_timeout{5000};
+  std::chrono::milliseconds startup_grace{1000};
+};
+
+enum class KeeperState {
+  idle,         // no worker
+  starting,     // worker opening the device
+  deferring,    // waiting for the GPU to be idle (or telemetry to appear) before allocating
+  retrying,     // allocation did not fit; retried every interval
+  holding,      // buffer allocated, batches run
+  backing_off,  // buffer allocated, GPU busy: batches skipped
+  failed,       // worker died; see allocation_status()
+  stopping,     // release requested, worker not yet gone
+};
+const char* to_string(KeeperState state);
+
+struct KeeperStatus {
+  KeeperState state = KeeperState::idle;
+  std::uint64_t held_bytes = 0;
+  std::optional<double> utilization;    // last reading
+  std::optional<double> last_batch_ms;  // wall time of the last batch
+  std::uint64_t batches = 0;
+};
+
+// Seconds release() waits for the worker: max(2, min(interval + 2, 30)).
+double release_join_timeout(double interval_seconds);
+
+class Keeper {
+ public:
+  Keeper(std::shared_ptr<gpu::Backend> backend, KeeperOptions options,
+         std::unique_ptr<Workload> workload = nullptr);
+  ~Keeper();
+  Keeper(const Keeper&) = delete;
+  Keeper& operator=(const Keeper&) = delete;
+
+  void keep();
+  void release();
+  // The failure the worker recorded after startup was confirmed, or nullptr. Survives release()
+  // until the next keep().
+  std::exception_ptr allocation_status() const;
+  KeeperStatus status() const;
+  // True while a worker thread exists (running, or stopped but not yet cleaned up).
+  bool has_worker_state() const;
+  bool worker_alive() const;
+
+  int rank() const noexcept { return options_.rank; }
+  const KeeperOptions& options() const noexcept { return options_; }
+
+  struct Shared;  // state shared with the worker thread (outlives a detached worker)
+
+ private:
+  std::shared_ptr<gpu::Backend> backend_;
+  KeeperOptions options_;
+  std::shared_ptr<Workload> workload_;
+  mutable std::mutex api_mutex_;  // serialises keep()/release()
+  std::thread thread_;
+  // Readers (status(), allocation_status()) must not wait behind a release in progress, so the
+  // pointer itself has its own lock.
+  mutable std::mutex shared_mutex_;
+  std::shared_ptr<Shared> shared_;
+  std::shared_ptr<Shared> current_shared() const;
+};
+
+}  // namespace keepgpu::keeper

@@ -1,0 +1,35 @@
+#include "keeper/workload.hpp"
+
+#include <chrono>
+
+#include "core/log.hpp"
+
+namespace keepgpu::keeper {
+
+MonotonicClock steady_seconds() {
+  return [] {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch())
+        .count();
+  };
+}
+
+ReluWorkload::ReluWorkload(int iterations, MonotonicClock clock)
+    : iterations_(iterations), clock_(std::move(clock)) {}
+
+BatchResult ReluWorkload::run_batch(gpu::DeviceSession& session, int rank, std::stop_token stop) {
+  static const auto logger = log::get("keep_gpu.single_gpu_controller.cuda_gpu_controller");
+  BatchResult result;
+  const double start = clock_();
+  for (int i = 0; i < iterations_; ++i) {
+    session.launch_relu();
+    ++result.launches;
+    if (stop.stop_requested()) break;
+  }
+  session.synchronize();
+  result.elapsed_ms = (clock_() - start) * 1000.0;
+  result.avg_ms = result.elapsed_ms / (iterations_ > 0 ? iterations_ : 1);
+  KG_DEBUG(logger, "rank {}: relu ops batch done - avg {:.2f} ms", rank, result.avg_ms);
+  return result;
+}
+
+}  // namespace keepgpu::keeper
