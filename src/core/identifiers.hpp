@@ -1,0 +1,33 @@
+// Names that end up in URL paths, file names and sockets: job ids (spec/cli.md 3.7), hosts (3.8)
+// and ports (3.9). They are validated strictly because they reach paths and network calls.
+#pragma once
+
+#include <nlohmann/json_fwd.hpp>
+
+#include <string>
+#include <string_view>
+#include <utility>
+
+namespace keepgpu::core {
+
+// Non-empty ASCII letters, digits, '.', '_', '~', '-', and not exactly "." or "..".
+bool is_valid_job_id(std::string_view id);
+std::string validate_job_id(std::string_view id);
+
+// A canonical IPv4 dotted quad or a DNS hostname; never IPv6, never padded with whitespace.
+bool is_valid_host(std::string_view host);
+std::string validate_host(std::string_view host);
+
+// ASCII digits only (leading zeros allowed), value 1..65535.
+int parse_port_text(std::string_view text);
+int validate_port(long long port);
+// JSON form: an integer (not a boolean or float) or a port string.
+int validate_port_json(const nlohmann::json& value);
+
+// Host, then port, as the commands validate them.
+std::pair<std::string, int> validate_endpoint(std::string_view host, std::string_view port);
+
+// A random UUID version 4 in canonical lower-case text form.
+std::string generate_job_id();
+
+}  // namespace keepgpu::core

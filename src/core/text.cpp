@@ -1,0 +1,174 @@
+#include "core/text.hpp"
+
+#include <algorithm>
+#include <charconv>
+#include <limits>
+#include <stdexcept>
+#include <string>
+
+namespace keepgpu::core::text {
+namespace {
+
+// For a token that from_chars reported out of range: true when its magnitude is >= 1 (so it
+// overflowed), false when it underflowed. Uses the decimal exponent of the first significant
+// digit, saturating so that exponents of any length are safe.
+bool magnitude_at_least_one(std::string_view token) {
+  if (!token.empty() && token.front() == '-') token.remove_prefix(1);
+  const std::size_t exponent_at = token.find_first_of("eE");
+  const std::string_view mantissa = token.substr(0, exponent_at);
+  long long exponent = 0;
+  if (exponent_at != std::string_view::npos) {
+    std::string_view digits = token.substr(exponent_at + 1);
+    bool negative = false;
+    if (!digits.empty() && (digits.front() == '+' || digits.front() == '-')) {
+      negative = digits.front() == '-';
+      digits.remove_prefix(1);
+    }
+    constexpr long long kSaturate = 1LL << 40;
+    for (char c : digits)
+      exponent = std::min(kSaturate, exponent * 10 + (c - '0'));
+    if (negative) exponent = -exponent;
+  }
+  const std::size_t point = std::min(mantissa.find('.'), mantissa.size());
+  const std::size_t first_significant = mantissa.find_first_not_of("0.");
+  if (first_significant == std::string_view::npos) return false;  // zero never overflows
+  // Decimal exponent of the first significant digit within the mantissa ("d.ddd" is 0).
+  const long long position = first_significant < point
+                                 ? static_cast<long long>(point - first_significant) - 1
+                                 : -static_cast<long long>(first_significant - point);
+  return position + exponent >= 0;
+}
+
+}  // namespace
+
+std::optional<char32_t> decode_utf8(std::string_view text, std::size_t& pos) {
+  const auto byte = [&](std::size_t i) { return static_cast<unsigned char>(text[i]); };
+  const unsigned char lead = byte(pos);
+  std::size_t length = 0;
+  char32_t value = 0;
+  char32_t minimum = 0;
+  if (lead < 0x80) {
+    ++pos;
+    return lead;
+  } else if (lead >= 0xC2 && lead <= 0xDF) {
+    length = 2;
+    value = lead & 0x1F;
+    minimum = 0x80;
+  } else if (lead >= 0xE0 && lead <= 0xEF) {
+    length = 3;
+    value = lead & 0x0F;
+    minimum = 0x800;
+  } else if (lead >= 0xF0 && lead <= 0xF4) {
+    length = 4;
+    value = lead & 0x07;
+    minimum = 0x10000;
+  } else {
+    ++pos;
+    return std::nullopt;
+  }
+  if (pos + length > text.size()) {
+    ++pos;
+    return std::nullopt;
+  }
+  for (std::size_t i = 1; i < length; ++i) {
+    const unsigned char next = byte(pos + i);
+    if ((next & 0xC0) != 0x80) {
+      ++pos;
+      return std::nullopt;
+    }
+    value = (value << 6) | (next & 0x3F);
+  }
+  // Overlong forms, UTF-16 surrogates and values past U+10FFFF are not valid UTF-8.
+  if (value < minimum || (value >= 0xD800 && value <= 0xDFFF) || value > 0x10FFFF) {
+    ++pos;
+    return std::nullopt;
+  }
+  pos += length;
+  return value;
+}
+
+bool is_valid_utf8(std::string_view text) {
+  std::size_t pos = 0;
+  while (pos < text.size()) {
+    if (!decode_utf8(text, pos)) return false;
+  }
+  return true;
+}
+
+bool is_python_space(char32_t c) {
+  return (c >= 0x09 && c <= 0x0D) || (c >= 0x1C && c <= 0x20) || c == 0x85 || c == 0xA0 ||
+         c == 0x1680 || (c >= 0x2000 && c <= 0x200A) || c == 0x2028 || c == 0x2029 || c == 0x202F ||
+         c == 0x205F || c == 0x3000;
+}
+
+std::string_view trim_python(std::string_view text) {
+  std::size_t begin = 0;
+  while (begin < text.size()) {
+    std::size_t next = begin;
+    const auto code_point = decode_utf8(text, next);
+    if (!code_point || !is_python_space(*code_point)) break;
+    begin = next;
+  }
+  std::size_t end = text.size();
+  while (end > begin) {
+    // Step back over continuation bytes to the start of the last code point (at most 4 bytes).
+    std::size_t start = end - 1;
+    while (start > begin && end - start < 4 &&
+           (static_cast<unsigned char>(text[start]) & 0xC0) == 0x80) {
+      --start;
+    }
+    std::size_t next = start;
+    const auto code_point = decode_utf8(text, next);
+    if (!code_point || next != end || !is_python_space(*code_point)) break;
+    end = start;
+  }
+  return text.substr(begin, end - begin);
+}
+
+std::optional<IntegerToken> parse_integer_token(std::string_view text) {
+  IntegerToken token;
+  if (!text.empty() && text.front() == '-') {
+    token.negative = true;
+    text.remove_prefix(1);
+  }
+  if (text.empty()) return std::nullopt;
+  for (char c : text) {
+    if (!is_ascii_digit(c)) return std::nullopt;
+  }
+  const std::size_t first = text.find_first_not_of('0');
+  token.digits = first == std::string_view::npos ? std::string_view{} : text.substr(first);
+  return token;
+}
+
+int compare_magnitude(std::string_view digits, unsigned long long limit) {
+  const std::string limit_text = std::to_string(limit);
+  if (digits.size() != limit_text.size()) return digits.size() < limit_text.size() ? -1 : 1;
+  return digits.compare(limit_text);
+}
+
+unsigned long long magnitude_saturating(std::string_view digits, unsigned long long ceiling) {
+  if (compare_magnitude(digits, ceiling) >= 0) return ceiling;
+  unsigned long long value = 0;
+  for (char c : digits)
+    value = value * 10 + static_cast<unsigned long long>(c - '0');
+  return value;
+}
+
+double parse_decimal_double(std::string_view token) {
+  double value = 0.0;
+  const char* const end = token.data() + token.size();
+  const auto result = std::from_chars(token.data(), end, value);
+  if (result.ptr != end ||
+      (result.ec != std::errc() && result.ec != std::errc::result_out_of_range)) {
+    throw std::invalid_argument("malformed decimal number");
+  }
+  if (result.ec == std::errc::result_out_of_range) {
+    const bool negative = token.front() == '-';
+    const double magnitude =
+        magnitude_at_least_one(token) ? std::numeric_limits<double>::infinity() : 0.0;
+    value = negative ? -magnitude : magnitude;
+  }
+  return value;
+}
+
+}  // namespace keepgpu::core::text

@@ -1,0 +1,127 @@
+#include "core/thresholds.hpp"
+
+#include <climits>
+#include <cmath>
+#include <nlohmann/json.hpp>
+
+#include "core/errors.hpp"
+#include "core/text.hpp"
+#include "core/unicode_class.hpp"
+#include "core/vram.hpp"
+
+namespace keepgpu::core {
+namespace {
+
+constexpr const char* kBusyMessage = "busy_threshold must be -1 or an integer between 0 and 100";
+constexpr const char* kLegacyNumeric =
+    "threshold must be an integer utilization value or a VRAM size";
+
+// An integer token that is not a signed zero, as an int (saturated). Tokens of any length work.
+std::optional<int> integer_value(std::string_view token_text) {
+  const auto token = text::parse_integer_token(token_text);
+  if (!token || token->is_signed_zero()) return std::nullopt;
+  const auto magnitude = static_cast<long long>(
+      text::magnitude_saturating(token->digits, static_cast<unsigned long long>(INT_MAX) + 1));
+  const long long value = token->negative ? -magnitude : magnitude;
+  if (value > INT_MAX) return INT_MAX;
+  return static_cast<int>(value);
+}
+
+bool looks_numeric(std::string_view text) {
+  if (!text.empty() && (text.front() == '+' || text.front() == '-')) return true;
+  if (text.find_first_of("_.") != std::string_view::npos) return true;
+  return text::contains_unicode_digit(text);
+}
+
+}  // namespace
+
+int validate_busy_threshold(long long value) {
+  if (value != -1 && (value < 0 || value > 100)) throw ValueError(kBusyMessage);
+  return static_cast<int>(value);
+}
+
+int parse_busy_threshold_text(std::string_view text) {
+  const auto value = integer_value(text::trim_python(text));
+  if (!value) throw ValueError(kBusyMessage);
+  return validate_busy_threshold(*value);
+}
+
+int validate_busy_threshold_json(const nlohmann::json& value) {
+  if (value.is_number_unsigned()) {
+    if (value.get<std::uint64_t>() > 100) throw ValueError(kBusyMessage);
+    return static_cast<int>(value.get<std::uint64_t>());
+  }
+  if (!value.is_number_integer()) throw ValueError(kBusyMessage);
+  return validate_busy_threshold(value.get<std::int64_t>());
+}
+
+LegacyThreshold classify_legacy_threshold(std::string_view raw) {
+  const std::string_view trimmed = text::trim_python(raw);
+  if (const auto value = integer_value(trimmed)) {
+    return LegacyThreshold{LegacyThreshold::Kind::busy, *value, {}};
+  }
+  if (is_valid_vram(trimmed))
+    return LegacyThreshold{LegacyThreshold::Kind::vram, 0, std::string(raw)};
+  if (text::contains_unicode_letter(trimmed)) {
+    parse_vram_elements(trimmed);  // throws the VRAM message for the trimmed text
+  }
+  if (looks_numeric(trimmed)) throw ValueError(kLegacyNumeric);
+  return LegacyThreshold{LegacyThreshold::Kind::vram, 0, std::string(raw)};
+}
+
+std::optional<double> normalize_utilization(double utilization) {
+  if (!std::isfinite(utilization) || utilization < 0 || utilization > 100) return std::nullopt;
+  return utilization;
+}
+
+std::optional<double> normalize_utilization_json(const nlohmann::json& value) {
+  if (!value.is_number()) return std::nullopt;  // is_number() is false for booleans
+  return normalize_utilization(value.get<double>());
+}
+
+bool should_run_batch(std::optional<double> utilization, int threshold) {
+  if (threshold < 0) return true;
+  const auto usable = utilization ? normalize_utilization(*utilization) : std::nullopt;
+  return usable && *usable <= threshold;
+}
+
+std::optional<std::uint64_t> normalize_memory(std::optional<long long> bytes) {
+  if (!bytes || *bytes < 0) return std::nullopt;
+  return static_cast<std::uint64_t>(*bytes);
+}
+
+std::optional<std::uint64_t> normalize_memory_json(const nlohmann::json& value) {
+  if (value.is_number_unsigned()) return value.get<std::uint64_t>();
+  if (value.is_number_integer()) return normalize_memory(value.get<std::int64_t>());
+  return std::nullopt;
+}
+
+bool is_valid_memory_field(const nlohmann::json& value) {
+  return value.is_null() || normalize_memory_json(value).has_value();
+}
+
+bool is_valid_memory_pair(const nlohmann::json& total, const nlohmann::json& used) {
+  if (!is_valid_memory_field(total) || !is_valid_memory_field(used)) return false;
+  return total.is_null() || used.is_null() ||
+         *normalize_memory_json(used) <= *normalize_memory_json(total);
+}
+
+std::pair<std::optional<std::uint64_t>, std::optional<std::uint64_t>> normalize_memory_pair(
+    std::optional<long long> total, std::optional<long long> used) {
+  auto normal_total = normalize_memory(total);
+  auto normal_used = normalize_memory(used);
+  if (normal_total && normal_used && *normal_used > *normal_total) normal_used.reset();
+  return {normal_total, normal_used};
+}
+
+std::pair<std::optional<std::uint64_t>, std::optional<std::uint64_t>> normalize_memory_from_free(
+    std::optional<long long> free, std::optional<long long> total) {
+  const auto normal_free = normalize_memory(free);
+  const auto normal_total = normalize_memory(total);
+  std::optional<long long> used;
+  // Both are non-negative, so the difference cannot overflow; a negative one is dropped below.
+  if (normal_free && normal_total) used = *total - *free;
+  return normalize_memory_pair(total, used);
+}
+
+}  // namespace keepgpu::core

@@ -1,0 +1,75 @@
+// Utilization backoff rules: the busy threshold (spec/cli.md 3.3, controllers 1.5), the
+// deprecated `--threshold` option (cli 3.6), the backoff predicate (controllers 1.9) and the
+// telemetry normalisation it depends on (controllers 4.1).
+#pragma once
+
+#include <nlohmann/json_fwd.hpp>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+
+namespace keepgpu::core {
+
+inline constexpr int kDefaultBusyThreshold = 25;
+
+// Trimmed integer token, not a signed zero, equal to -1 or within 0..100.
+int parse_busy_threshold_text(std::string_view text);
+
+// -1 or 0..100.
+int validate_busy_threshold(long long value);
+
+// API layer: only a JSON integer (not a boolean, not a float such as 25.0) is accepted.
+int validate_busy_threshold_json(const nlohmann::json& value);
+
+// Outcome of classifying a `--threshold` value (spec/cli.md 3.6).
+struct LegacyThreshold {
+  // Scoped so the enumerators do not clash with the `busy` and `vram` members.
+  enum class Kind { busy, vram };
+  Kind kind = Kind::busy;
+  // For busy: the integer as given, saturated to INT_MIN/INT_MAX when out of int range, still to
+  // be checked with validate_busy_threshold (cli 3.10 validates the VRAM option first).
+  int busy = 0;
+  // For vram: the original, untrimmed value that replaces `--vram`. It may still be invalid (step
+  // 5: empty, "%"), in which case VRAM validation reports it later.
+  std::string vram;
+};
+
+// Throws keepgpu::ValueError for steps 3 (the VRAM message for the trimmed text) and 4
+// ("threshold must be an integer utilization value or a VRAM size").
+LegacyThreshold classify_legacy_threshold(std::string_view raw);
+
+// A utilization reading is usable only when finite and within 0..100.
+std::optional<double> normalize_utilization(double utilization);
+
+// JSON form: numbers only; booleans, strings and null are unavailable.
+std::optional<double> normalize_utilization_json(const nlohmann::json& value);
+
+// The backoff predicate: threshold < 0 always runs; otherwise an unusable reading backs off and a
+// usable one runs when utilization <= threshold.
+bool should_run_batch(std::optional<double> utilization, int threshold);
+
+// A memory counter is usable only as a non-negative integer.
+std::optional<std::uint64_t> normalize_memory(std::optional<long long> bytes);
+
+// JSON form: integers only; booleans, floats (even integral), strings and negatives are unusable.
+std::optional<std::uint64_t> normalize_memory_json(const nlohmann::json& value);
+
+// Response checking (spec/cli.md 5.6): a memory field must be null or a non-negative integer.
+bool is_valid_memory_field(const nlohmann::json& value);
+
+// Both fields valid and, when both are known, used <= total.
+bool is_valid_memory_pair(const nlohmann::json& total, const nlohmann::json& used);
+
+// (total, used) with each counter normalised; used is dropped when it exceeds total.
+std::pair<std::optional<std::uint64_t>, std::optional<std::uint64_t>> normalize_memory_pair(
+    std::optional<long long> total, std::optional<long long> used);
+
+// (total, used) from a (free, total) query: used = total - free when both are usable and free does
+// not exceed total; then the pair rule.
+std::pair<std::optional<std::uint64_t>, std::optional<std::uint64_t>> normalize_memory_from_free(
+    std::optional<long long> free, std::optional<long long> total);
+
+}  // namespace keepgpu::core

@@ -1,0 +1,85 @@
+#include "core/text.hpp"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <string>
+
+#include "core/unicode_class.hpp"
+
+namespace keepgpu::core::text {
+namespace {
+
+TEST(Text, TrimMatchesPythonStrip) {
+  EXPECT_EQ(trim_python("  a b \t\n\v\f\r"), "a b");
+  EXPECT_EQ(trim_python("\x1c\x1d\x1e\x1f"
+                        "x"),
+            "x");
+  EXPECT_EQ(trim_python("\xC2\x85\xC2\xA0x\xE1\x9A\x80"), "x");          // U+0085, U+00A0, U+1680
+  EXPECT_EQ(trim_python("\xE2\x80\x8Ax\xE2\x80\xA8\xE2\x80\xA9"), "x");  // U+200A, U+2028/9
+  EXPECT_EQ(trim_python("\xE2\x80\xAFx\xE2\x81\x9F\xE3\x80\x80"), "x");  // U+202F, U+205F, U+3000
+  EXPECT_EQ(trim_python("\xE2\x80\x8Bx"), "\xE2\x80\x8Bx");              // U+200B is not whitespace
+  EXPECT_EQ(trim_python(" \xFF "), "\xFF");  // malformed bytes stop the trim
+  EXPECT_EQ(trim_python("   "), "");
+  EXPECT_EQ(trim_python(""), "");
+}
+
+TEST(Text, IntegerTokens) {
+  const auto token = parse_integer_token("-007");
+  ASSERT_TRUE(token);
+  EXPECT_TRUE(token->negative);
+  EXPECT_EQ(token->digits, "7");
+  EXPECT_TRUE(parse_integer_token("-00")->is_signed_zero());
+  EXPECT_TRUE(parse_integer_token("000")->is_zero());
+  EXPECT_FALSE(parse_integer_token("000")->is_signed_zero());
+  for (const char* text : {"", "-", "+1", "1_0", "1.0", " 1", "--1", "1-"}) {
+    EXPECT_FALSE(parse_integer_token(text)) << text;
+  }
+}
+
+TEST(Text, MagnitudeHelpers) {
+  EXPECT_LT(compare_magnitude("99", 100), 0);
+  EXPECT_EQ(compare_magnitude("100", 100), 0);
+  EXPECT_GT(compare_magnitude("101", 100), 0);
+  EXPECT_GT(compare_magnitude(std::string(5000, '9'), 100), 0);
+  EXPECT_EQ(magnitude_saturating("123", 1000), 123u);
+  EXPECT_EQ(magnitude_saturating(std::string(40, '9'), 1000), 1000u);
+}
+
+TEST(Text, DecimalDoubles) {
+  EXPECT_EQ(parse_decimal_double("0.1"), 0.1);
+  EXPECT_EQ(parse_decimal_double("1e-310"), 1e-310);
+  EXPECT_TRUE(std::isinf(parse_decimal_double("1e309")));
+  EXPECT_TRUE(std::isinf(parse_decimal_double("0.001e312")));
+  EXPECT_EQ(parse_decimal_double("100000e-330"), 0.0);  // 1e-325 underflows
+  EXPECT_EQ(parse_decimal_double("1e-99999999999999999999"), 0.0);
+  EXPECT_TRUE(std::signbit(parse_decimal_double("-1e-400")));
+  EXPECT_TRUE(std::isinf(parse_decimal_double(std::string(400, '9'))));
+  EXPECT_THROW(parse_decimal_double("1x"), std::invalid_argument);
+}
+
+TEST(Text, Utf8Validation) {
+  EXPECT_TRUE(is_valid_utf8("plain \xC3\xA9 \xF0\x9F\x98\x80"));
+  EXPECT_FALSE(is_valid_utf8("\xF5\x80\x80\x80"));  // beyond U+10FFFF
+  EXPECT_FALSE(is_valid_utf8("\xE0\x80\xAF"));      // overlong
+  EXPECT_FALSE(is_valid_utf8("\xED\xBF\xBF"));      // surrogate
+  EXPECT_FALSE(is_valid_utf8("\xC3"));              // truncated
+}
+
+TEST(Text, UnicodeClasses) {
+  EXPECT_TRUE(is_unicode_digit(U'7'));
+  EXPECT_TRUE(is_unicode_digit(0xFF11));  // full-width 1
+  EXPECT_TRUE(is_unicode_digit(0x0663));  // Arabic-Indic 3
+  EXPECT_TRUE(is_unicode_digit(0x00B2));  // superscript 2 (Python isdigit)
+  EXPECT_FALSE(is_unicode_digit(U'a'));
+  EXPECT_TRUE(is_unicode_letter(U'a'));
+  EXPECT_TRUE(is_unicode_letter(0x00E9));   // e acute
+  EXPECT_TRUE(is_unicode_letter(0x4E2D));   // CJK
+  EXPECT_FALSE(is_unicode_letter(0xFF11));  // digits are not letters
+  EXPECT_FALSE(is_unicode_letter(U'%'));
+  EXPECT_TRUE(contains_unicode_digit("x\xEF\xBC\x91"));
+  EXPECT_FALSE(contains_unicode_letter("\xEF\xBC\x91\xEF\xBC\x92"));
+}
+
+}  // namespace
+}  // namespace keepgpu::core::text
