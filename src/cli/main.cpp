@@ -1,6 +1,7 @@
 // keep-gpu: keep GPUs on shared nodes from being reclaimed as idle.
 #include <fmt/format.h>
 
+#include <cstdio>
 #include <cstdlib>
 #include <iostream>
 #include <optional>
@@ -96,5 +97,11 @@ int main(int argc, char** argv) {
     return 1;
   }
   if (auto error = configure_logging(args)) return usage_error(*error);
-  return keepgpu::cli::run_blocking_mode(args);
+  const int status = keepgpu::cli::run_blocking_mode(args);
+  // Leave without static destructors: a worker stuck in the driver after a timed-out release must
+  // not race process teardown. Everything worth keeping is flushed first.
+  keepgpu::log::flush();
+  std::cout.flush();
+  std::fflush(nullptr);
+  std::_Exit(status);
 }

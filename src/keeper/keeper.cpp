@@ -356,8 +356,16 @@ Keeper::Keeper(std::shared_ptr<gpu::Backend> backend, KeeperOptions options,
                          : std::make_unique<ReluWorkload>(options.relu_iterations)) {}
 
 Keeper::~Keeper() {
+  // A worker that already ignored one stop request (a timed-out release) is not waited for
+  // again: it owns its state and is detached below.
+  const auto shared = current_shared();
+  bool already_stopping = false;
+  if (shared) {
+    std::lock_guard lock(shared->mutex);
+    already_stopping = shared->stop.stop_requested() && !shared->finished;
+  }
   try {
-    if (has_worker_state()) release();
+    if (has_worker_state() && !already_stopping) release();
   } catch (const std::exception& e) {
     KG_WARN(logger(), "rank {}: release during destruction failed: {}", options_.rank, e.what());
   }
