@@ -126,19 +126,29 @@ std::string python_float_repr(double value) {
   std::string out = negative ? "-" : "";
   if (exponent >= -4 && exponent < 16) {
     if (exponent < 0) {
-      out += "0." + std::string(static_cast<std::size_t>(-exponent - 1), '0') + digits;
+      // Appends rather than operator+ chains: g++ 12 -O3 raises a false -Wrestrict on those.
+      out.append("0.");
+      out.append(static_cast<std::size_t>(-exponent - 1), '0');
+      out.append(digits);
     } else {
       const auto integer_length = static_cast<std::size_t>(exponent) + 1;
       if (digits.size() <= integer_length) {
-        out += digits + std::string(integer_length - digits.size(), '0') + ".0";
+        out.append(digits);
+        out.append(integer_length - digits.size(), '0');
+        out.append(".0");
       } else {
-        out += digits.substr(0, integer_length) + "." + digits.substr(integer_length);
+        out.append(digits, 0, integer_length);
+        out.push_back('.');
+        out.append(digits, integer_length, std::string::npos);
       }
     }
     return out;
   }
-  out += digits.substr(0, 1);
-  if (digits.size() > 1) out += "." + digits.substr(1);
+  out.append(digits, 0, 1);
+  if (digits.size() > 1) {
+    out.push_back('.');
+    out.append(digits, 1, std::string::npos);
+  }
   const int magnitude = exponent < 0 ? -exponent : exponent;
   out += exponent < 0 ? "e-" : "e+";
   if (magnitude < 10) out += '0';
