@@ -1,0 +1,57 @@
+// Api: the four operations (start_keep, stop_keep, status, list_gpus) with upstream's params,
+// defaults, validation order, messages and result shapes (spec/service.md §5). Every transport
+// (JSON-RPC over HTTP and stdio, REST, MCP tools) calls these; none validates on its own.
+#pragma once
+
+#include <functional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "gpu/backend.hpp"
+#include "service/api_error.hpp"
+#include "service/session_manager.hpp"
+
+namespace keepgpu::service {
+
+// Produces the GPU listing (spec §9); throws DeviceEnumerationUnavailableError when the device
+// count cannot be read. The default uses the platform backend's telemetry and returns [] on a
+// machine without a GPU platform.
+using GpuLister = std::function<std::vector<gpu::GpuInfo>()>;
+GpuLister default_gpu_lister();
+
+// A REST answer: HTTP status and JSON body.
+struct RestReply {
+  int status = 200;
+  nlohmann::json body;
+};
+
+class Api {
+ public:
+  Api(SessionManager& sessions, GpuLister lister = default_gpu_lister());
+
+  // Direct methods. `params` is the JSON-RPC params object (already checked to be an object).
+  // Throw ApiError with the spec's code and message.
+  nlohmann::json start_keep(const nlohmann::json& params);
+  nlohmann::json stop_keep(const nlohmann::json& params);
+  nlohmann::json status(const nlohmann::json& params);
+  nlohmann::json list_gpus(const nlohmann::json& params);
+
+  // Dispatches one of the four names; ApiError(-32601, "Unknown method: <name>") otherwise.
+  bool has_method(std::string_view method) const;
+  nlohmann::json call(std::string_view method, const nlohmann::json& params);
+
+  // REST facade (spec §8.5): POST /api/sessions with its own validation and listing check.
+  RestReply rest_create_session(const nlohmann::json& body);
+  RestReply rest_list_gpus();
+
+  SessionManager& sessions() { return sessions_; }
+
+ private:
+  SessionManager& sessions_;
+  GpuLister lister_;
+};
+
+}  // namespace keepgpu::service
