@@ -1,0 +1,184 @@
+#include "gpu/cuda/cuda_session.hpp"
+
+#include <fmt/format.h>
+
+#include <cstdint>
+#include <cstring>
+#include <limits>
+#include <vector>
+
+#include "core/log.hpp"
+#include "gpu/cuda/kernels_ptx.hpp"
+
+namespace keepgpu::gpu::cuda {
+namespace {
+
+constexpr std::size_t kJitLogBytes = 16 * 1024;
+
+std::shared_ptr<spdlog::logger> session_log() {
+  static const auto logger =
+      keepgpu::log::get("keep_gpu.single_gpu_controller.cuda_gpu_controller");
+  return logger;
+}
+
+std::string log_text(const std::vector<char>& buffer) {
+  return std::string(buffer.data(), strnlen(buffer.data(), buffer.size()));
+}
+
+}  // namespace
+
+CudaSession::CudaSession(std::shared_ptr<const CudaApi> api, int visible_ordinal)
+    : api_(std::move(api)), ordinal_(visible_ordinal) {
+  try {
+    api_->check(api_->cuInit(0), "cuInit");
+    api_->check(api_->cuDeviceGet(&device_, ordinal_), "cuDeviceGet");
+    api_->check(api_->cuDevicePrimaryCtxRetain(&context_, device_), "cuDevicePrimaryCtxRetain");
+    context_retained_ = true;
+    make_current();
+    load_module();
+    for (Chunk& chunk : chunks_) {
+      // Blocking sync: the keeper thread sleeps while it waits for a chunk instead of spinning.
+      api_->check(api_->cuEventCreate(&chunk.event, kEventBlockingSync | kEventDisableTiming),
+                  "cuEventCreate");
+    }
+  } catch (...) {
+    teardown();
+    throw;
+  }
+}
+
+CudaSession::~CudaSession() {
+  teardown();
+}
+
+void CudaSession::make_current() const {
+  // Every entry point sets the context, so the session works from whichever thread calls it
+  // (the keeper's worker normally, the releasing thread at teardown).
+  api_->check(api_->cuCtxSetCurrent(context_), "cuCtxSetCurrent");
+}
+
+void CudaSession::load_module() {
+  std::vector<char> info_log(kJitLogBytes, '\0');
+  std::vector<char> error_log(kJitLogBytes, '\0');
+  CUjit_option options[] = {kJitInfoLogBuffer, kJitInfoLogBufferSizeBytes, kJitErrorLogBuffer,
+                            kJitErrorLogBufferSizeBytes};
+  // Sizes travel in the pointer-sized option slots, as the driver API specifies.
+  void* values[] = {info_log.data(), reinterpret_cast<void*>(std::uintptr_t{kJitLogBytes - 1}),
+                    error_log.data(), reinterpret_cast<void*>(std::uintptr_t{kJitLogBytes - 1})};
+  const CUresult status = api_->cuModuleLoadDataEx(&module_, keepalive_ptx().data(),
+                                                   std::size(options), options, values);
+  if (status != kSuccess) {
+    module_ = nullptr;
+    std::string message = api_->describe(status, "cuModuleLoadDataEx");
+    if (const std::string jit = log_text(error_log); !jit.empty()) message += "; JIT log: " + jit;
+    if (const std::string info = log_text(info_log); !info.empty())
+      message += "; JIT info: " + info;
+    throw GpuError(message, status, status == kErrorOutOfMemory);
+  }
+  api_->check(api_->cuModuleGetFunction(&fill_, module_, kFillKernel), "cuModuleGetFunction");
+  api_->check(api_->cuModuleGetFunction(&relu_, module_, kReluKernel), "cuModuleGetFunction");
+}
+
+void CudaSession::launch(CUfunction kernel, std::string_view call) {
+  CUdeviceptr pointer = buffer_;
+  unsigned long long count = elements_;
+  void* args[] = {&pointer, &count};
+  api_->check(api_->cuLaunchKernel(kernel, blocks_for(count), 1, 1, kThreadsPerBlock, 1, 1, 0,
+                                   nullptr, args, nullptr),
+              call);
+}
+
+void CudaSession::allocate(std::uint64_t elements) {
+  make_current();
+  free_buffer();
+  if (elements == 0) throw GpuError("cannot allocate an empty buffer", kErrorInvalidValue, false);
+  if (elements > std::numeric_limits<std::size_t>::max() / sizeof(float)) {
+    throw GpuError(
+        fmt::format("out of memory: {} float32 elements exceed the address space", elements),
+        kErrorOutOfMemory, true);
+  }
+  CUdeviceptr pointer = 0;
+  api_->check(api_->cuMemAlloc(&pointer, static_cast<std::size_t>(elements) * sizeof(float)),
+              "cuMemAlloc_v2");
+  buffer_ = pointer;
+  elements_ = elements;
+  try {
+    // Every page is written, like torch.rand: the memory is really committed on the device.
+    launch(fill_, "cuLaunchKernel(keepgpu_fill)");
+    api_->check(api_->cuCtxSynchronize(), "cuCtxSynchronize");
+  } catch (...) {
+    free_buffer();
+    throw;
+  }
+}
+
+void CudaSession::free_buffer() noexcept {
+  if (buffer_ == 0) return;
+  // Free even if the context cannot be made current: the driver may still accept it, and the
+  // buffer is forgotten either way (the context release below reclaims it at the latest).
+  api_->cuCtxSetCurrent(context_);
+  if (const CUresult status = api_->cuMemFree(buffer_); status != kSuccess) {
+    KG_DEBUG(session_log(), "rank {}: {}", ordinal_, api_->describe(status, "cuMemFree_v2"));
+  }
+  buffer_ = 0;
+  elements_ = 0;
+  launches_in_chunk_ = 0;
+}
+
+void CudaSession::launch_relu() {
+  if (buffer_ == 0) throw GpuError("no buffer allocated", kErrorInvalidValue, false);
+  make_current();
+  launch(relu_, "cuLaunchKernel(keepgpu_relu)");
+  if (++launches_in_chunk_ < kLaunchesPerChunk) return;
+  launches_in_chunk_ = 0;
+  // Close the chunk with an event. Reusing the older of the two events first waits for the chunk
+  // it marked, so no more than two chunks are ever queued behind the host.
+  Chunk& chunk = chunks_[next_chunk_];
+  if (chunk.pending) {
+    api_->check(api_->cuEventSynchronize(chunk.event), "cuEventSynchronize");
+    chunk.pending = false;
+  }
+  api_->check(api_->cuEventRecord(chunk.event, nullptr), "cuEventRecord");
+  chunk.pending = true;
+  next_chunk_ = (next_chunk_ + 1) % chunks_.size();
+}
+
+void CudaSession::synchronize() {
+  make_current();
+  api_->check(api_->cuCtxSynchronize(), "cuCtxSynchronize");
+  for (Chunk& chunk : chunks_)
+    chunk.pending = false;
+}
+
+MemoryInfo CudaSession::memory_info() {
+  make_current();
+  std::size_t free = 0;
+  std::size_t total = 0;
+  api_->check(api_->cuMemGetInfo(&free, &total), "cuMemGetInfo_v2");
+  return {static_cast<std::uint64_t>(free), static_cast<std::uint64_t>(total)};
+}
+
+void CudaSession::teardown() noexcept {
+  if (!context_retained_) return;
+  auto note = [this](CUresult status, std::string_view call) {
+    if (status != kSuccess) {
+      KG_DEBUG(session_log(), "rank {}: {}", ordinal_, api_->describe(status, call));
+    }
+  };
+  note(api_->cuCtxSetCurrent(context_), "cuCtxSetCurrent");
+  free_buffer();
+  for (Chunk& chunk : chunks_) {
+    if (chunk.event != nullptr) note(api_->cuEventDestroy(chunk.event), "cuEventDestroy");
+    chunk = Chunk{};
+  }
+  if (module_ != nullptr) note(api_->cuModuleUnload(module_), "cuModuleUnload");
+  module_ = nullptr;
+  // The primary context (and the memory it pins) goes away with its last release.
+  note(api_->cuDevicePrimaryCtxRelease(device_), "cuDevicePrimaryCtxRelease");
+  context_retained_ = false;
+  // Leave no dangling current context on this thread.
+  note(api_->cuCtxSetCurrent(nullptr), "cuCtxSetCurrent");
+  context_ = nullptr;
+}
+
+}  // namespace keepgpu::gpu::cuda
