@@ -19,7 +19,9 @@ std::string last_dl_error() {
 
 DynamicLibrary::DynamicLibrary(const std::string& name) : name_(name) {
   dlerror();  // clear any stale error so the message below is about this call
-  handle_ = dlopen(name.c_str(), RTLD_NOW | RTLD_LOCAL);
+  // RTLD_NODELETE: vendor driver libraries start threads and keep global state that does not
+  // survive being unmapped, so a closed handle must never actually unload the library.
+  handle_ = dlopen(name.c_str(), RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE);
   if (handle_ == nullptr) {
     throw LibraryError("cannot load " + name + ": " + last_dl_error());
   }
