@@ -34,7 +34,7 @@ struct CudaControllerOptions {
 // touches no device. Destruction releases.
 class CudaGPUController {
  public:
-  explicit CudaGPUController(CudaControllerOptions options = {});
+  explicit CudaGPUController(const CudaControllerOptions& options = {});
   ~CudaGPUController();
   CudaGPUController(CudaGPUController&&) noexcept;
   CudaGPUController& operator=(CudaGPUController&&) noexcept;

@@ -34,7 +34,7 @@ const std::shared_ptr<spdlog::logger>& logger() {
 }
 
 std::string platform_label(const gpu::Backend& backend) {
-  const std::string platform = backend.platform();
+  std::string platform = backend.platform();
   if (platform == "cuda") return "CUDA";
   if (platform == "rocm") return "ROCm";
   return platform;
@@ -77,7 +77,7 @@ struct WorkerContext {
 
   // Before confirmation the error goes to keep()'s startup list; afterwards it is the failure
   // that allocation_status() reports. Either way keep() is released.
-  void record_startup_failure(std::exception_ptr error) {
+  void record_startup_failure(const std::exception_ptr& error) {
     std::lock_guard lock(shared->mutex);
     if (!shared->confirmed) {
       shared->startup_errors.push_back(error);

@@ -38,7 +38,7 @@ std::string with_rank_prefix(int rank, const std::string& text) {
 
 }  // namespace
 
-KeeperGroup::KeeperGroup(GroupOptions options, BackendProvider provider)
+KeeperGroup::KeeperGroup(GroupOptions options, const BackendProvider& provider)
     : options_(std::move(options)) {
   // Pure input validation first: no platform or hardware probing before it passes.
   core::validate_interval(options_.interval_seconds);

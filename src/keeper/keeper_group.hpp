@@ -34,7 +34,8 @@ BackendProvider default_backend_provider();
 
 class KeeperGroup {
  public:
-  explicit KeeperGroup(GroupOptions options, BackendProvider provider = default_backend_provider());
+  explicit KeeperGroup(GroupOptions options,
+                       const BackendProvider& provider = default_backend_provider());
   ~KeeperGroup();
   KeeperGroup(const KeeperGroup&) = delete;
   KeeperGroup& operator=(const KeeperGroup&) = delete;

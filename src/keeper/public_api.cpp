@@ -31,7 +31,7 @@ struct CudaGPUController::Impl {
   std::unique_ptr<keeper::Keeper> keeper;
 };
 
-CudaGPUController::CudaGPUController(CudaControllerOptions options) : impl_(new Impl) {
+CudaGPUController::CudaGPUController(const CudaControllerOptions& options) : impl_(new Impl) {
   // Upstream's order: vram, interval, relu_iterations, busy_threshold, rank.
   keeper::KeeperOptions o;
   o.elements = core::parse_vram_elements(options.vram_to_keep);
