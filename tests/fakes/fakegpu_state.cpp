@@ -68,6 +68,7 @@ CudaFaults parse_faults(const json& f) {
   if (!f.is_object()) throw std::runtime_error("cuda.faults entries must be objects");
   CudaFaults out;
   out.device_get_error = get_or(f, "device_get_error", 0);
+  out.set_device_error = get_or(f, "set_device_error", 0);
   out.ctx_error = get_or(f, "ctx_error", 0);
   out.ctx_delay_ms = get_or(f, "ctx_delay_ms", 0);
   out.release_error = get_or(f, "release_error", 0);
@@ -142,6 +143,8 @@ Config parse_config(const json& root) {
       }
       dev.memory_error = get_or(d, "memory_error", 0);
       dev.utilization_error = get_or(d, "utilization_error", 0);
+      dev.gcn_arch = get_or(d, "gcn_arch", dev.gcn_arch);
+      dev.unique_id = get_or<std::uint64_t>(d, "unique_id", 0);
       c.devices.push_back(std::move(dev));
       ++index;
     }
@@ -178,6 +181,38 @@ Config parse_config(const json& root) {
         c.nvml.uuid_map[key] = value.get<int>();
     }
     c.nvml.external_shutdown = get_or<std::int64_t>(nv, "external_shutdown", 0);
+  }
+  if (auto it = root.find("hip"); it != root.end() && !it->is_null()) {
+    const json& h = *it;
+    c.hip.init_error = get_or(h, "init_error", 0);
+    c.hip.device_count_error = get_or(h, "device_count_error", 0);
+    c.hip.device_count = get_or(h, "device_count", -1);
+    c.hip.get_device_error = get_or(h, "get_device_error", 0);
+    c.hip.mem_info_error = get_or(h, "mem_info_error", 0);
+    c.hip.check_kernel_args = get_or(h, "check_kernel_args", true);
+    if (auto f = h.find("faults"); f != h.end() && !f->is_null()) {
+      for (const auto& [key, value] : f->items()) {
+        const int ordinal = key == "*" ? -1 : parse_index_key(key, "hip.faults");
+        c.hip.faults[ordinal] = parse_faults(value);
+      }
+    }
+  }
+  if (auto it = root.find("hiprtc"); it != root.end() && !it->is_null()) {
+    c.hiprtc.create_error = get_or(*it, "create_error", 0);
+    c.hiprtc.compile_error = get_or(*it, "compile_error", 0);
+    c.hiprtc.log = get_or<std::string>(*it, "log", "");
+  }
+  if (auto it = root.find("rsmi"); it != root.end() && !it->is_null()) {
+    const json& r = *it;
+    c.rsmi.init_error = get_or(r, "init_error", 0);
+    c.rsmi.requires_init = get_or(r, "requires_init", false);
+    c.rsmi.device_count = get_or(r, "device_count", -1);
+    c.rsmi.count_error = get_or(r, "count_error", 0);
+    if (auto b = r.find("busy_errors"); b != r.end() && !b->is_null()) {
+      for (const auto& [key, value] : b->items())
+        c.rsmi.busy_errors[parse_index_key(key, "rsmi.busy_errors")] = value.get<int>();
+    }
+    c.rsmi.external_shutdown = get_or<std::int64_t>(r, "external_shutdown", 0);
   }
   return c;
 }
@@ -222,6 +257,13 @@ void apply_config(State& s, Config next) {
     log_event(s, "nvml_external_shutdown");
   }
   s.last_external_shutdown = s.config.nvml.external_shutdown;
+  if (!first && s.config.rsmi.external_shutdown != s.last_rsmi_external_shutdown &&
+      s.rsmi_refcount > 0) {
+    s.rsmi_refcount = 0;
+    ++s.rsmi_external_shutdowns;
+    log_event(s, "rsmi_external_shutdown");
+  }
+  s.last_rsmi_external_shutdown = s.config.rsmi.external_shutdown;
 }
 
 bool read_file(const std::string& path, std::string* out) {
@@ -316,6 +358,8 @@ json device_json(State& s, int p) {
       {"memory_used", device_used_bytes(s, p)},
       {"utilization_queries", d.utilization_queries},
       {"memory_queries", d.memory_queries},
+      {"copies", d.copies},
+      {"copy_bytes", d.copy_bytes},
   };
 }
 
@@ -346,6 +390,8 @@ std::string state_json_text(State& s) {
     devices.push_back(device_json(s, static_cast<int>(p)));
   json visible = nullptr;
   if (s.cuda_initialized) visible = visible_devices(s);
+  json hip_visible = nullptr;
+  if (s.hip_initialized) hip_visible = hip_visible_devices(s);
   json root{
       {"pid", ::getpid()},
       {"seq", s.publish_seq},
@@ -372,6 +418,24 @@ std::string state_json_text(State& s) {
         {"handle_by_pci_calls", s.handle_by_pci_calls},
         {"utilization_queries", s.nvml_utilization_queries},
         {"memory_queries", s.nvml_memory_queries}}},
+      {"hip",
+       {{"initialized", s.hip_initialized},
+        {"init_calls", s.hip_init_calls},
+        {"visible", hip_visible},
+        {"set_device_calls", s.set_device_calls}}},
+      {"hiprtc",
+       {{"programs_created", s.hiprtc_programs_created},
+        {"programs_live", s.hiprtc_programs_live},
+        {"compiles", s.hiprtc_compiles},
+        {"last_options", s.hiprtc_last_options}}},
+      {"rsmi",
+       {{"init_calls", s.rsmi_init_calls},
+        {"shutdown_calls", s.rsmi_shutdown_calls},
+        {"init_refcount", s.rsmi_refcount},
+        {"calls", s.rsmi_calls},
+        {"busy_percent_calls", s.busy_percent_calls},
+        {"uninitialized_rejections", s.rsmi_uninitialized_rejections},
+        {"external_shutdowns", s.rsmi_external_shutdowns}}},
   };
   return root.dump();
 }
@@ -521,6 +585,85 @@ FaultProgress& progress_for(State& s, int visible) {
   return p;
 }
 
+namespace {
+
+// A HIP_VISIBLE_DEVICES-style list of indices into `limit` entries: it ends at the first token
+// that is empty, not a plain index, out of range or a repeat, like the runtime's parser.
+std::vector<int> parse_index_list(const std::string& value, std::size_t limit) {
+  std::vector<int> out;
+  std::stringstream tokens(value);
+  std::string token;
+  while (std::getline(tokens, token, ',')) {
+    const auto not_space = [](unsigned char c) { return !std::isspace(c); };
+    token.erase(token.begin(), std::find_if(token.begin(), token.end(), not_space));
+    token.erase(std::find_if(token.rbegin(), token.rend(), not_space).base(), token.end());
+    if (token.empty() || token.size() > 9 ||
+        !std::all_of(token.begin(), token.end(), [](unsigned char c) { return std::isdigit(c); }))
+      break;
+    const int index = std::stoi(token);
+    if (static_cast<std::size_t>(index) >= limit) break;
+    if (std::find(out.begin(), out.end(), index) != out.end()) break;
+    out.push_back(index);
+  }
+  return out;
+}
+
+}  // namespace
+
+std::vector<int> hip_visible_devices(State& s) {
+  std::vector<int> base;
+  if (s.hip_rocr_set) {
+    base = parse_visible(s.hip_rocr, s.config.devices);
+  } else {
+    for (std::size_t i = 0; i < s.config.devices.size(); ++i)
+      base.push_back(static_cast<int>(i));
+  }
+  std::vector<int> out = base;
+  if (s.hip_overlay_set) {
+    out.clear();
+    for (int position : parse_index_list(s.hip_overlay, base.size()))
+      out.push_back(base[static_cast<std::size_t>(position)]);
+  }
+  if (s.config.hip.device_count >= 0 &&
+      out.size() > static_cast<std::size_t>(s.config.hip.device_count))
+    out.resize(static_cast<std::size_t>(s.config.hip.device_count));
+  return out;
+}
+
+const CudaFaults& hip_faults_for(State& s, int visible) {
+  static const CudaFaults none;
+  const auto& faults = s.config.hip.faults;
+  if (auto it = faults.find(visible); it != faults.end()) return it->second;
+  if (auto it = faults.find(-1); it != faults.end()) return it->second;
+  return none;
+}
+
+FaultProgress& hip_progress_for(State& s, int visible) {
+  FaultProgress& p = s.hip_progress[visible];
+  const std::string& fingerprint = hip_faults_for(s, visible).fingerprint;
+  if (p.fingerprint != fingerprint) {
+    p = FaultProgress{};
+    p.fingerprint = fingerprint;
+  }
+  return p;
+}
+
+int& hip_current_device() {
+  thread_local int current = 0;
+  return current;
+}
+
+std::uint64_t rsmi_unique_id(State& s, int physical) {
+  const std::uint64_t configured = s.config.devices[physical].unique_id;
+  return configured != 0 ? configured
+                         : 0xa1b2c3d4e5f60000ULL + static_cast<std::uint64_t>(physical);
+}
+
+void rsmi_log_call(State& s, const std::string& call) {
+  s.rsmi_calls.push_back(call);
+  if (s.rsmi_calls.size() > kAllocLogSize) s.rsmi_calls.pop_front();
+}
+
 void drop_device_resources(State& s, int physical) {
   std::erase_if(s.allocations, [&](const auto& a) { return a.second.physical == physical; });
   s.devices[physical].allocated_bytes = 0;
@@ -614,12 +757,42 @@ void fakegpu_reset(void) {
   s.handle_by_pci_calls = 0;
   s.nvml_utilization_queries = 0;
   s.nvml_memory_queries = 0;
+  s.hip_initialized = false;
+  s.hip_rocr_set = false;
+  s.hip_rocr.clear();
+  s.hip_overlay_set = false;
+  s.hip_overlay.clear();
+  s.hip_init_calls = 0;
+  s.set_device_calls.clear();
+  s.hip_progress.clear();
+  s.hiprtc_programs_created = 0;
+  s.hiprtc_programs_live = 0;
+  s.hiprtc_compiles = 0;
+  s.hiprtc_last_options.clear();
+  s.rsmi_refcount = 0;
+  s.rsmi_init_calls = 0;
+  s.rsmi_shutdown_calls = 0;
+  s.rsmi_calls.clear();
+  s.busy_percent_calls.clear();
+  s.rsmi_uninitialized_rejections = 0;
+  s.rsmi_external_shutdowns = 0;
   s.config_loads = 0;
   s.config_error.clear();
   ++s.generation;
   fakegpu::read_environment(s);
   s.config_loaded_once = false;  // a fresh load: no external-shutdown edge, script clock restarts
   fakegpu::load_config(s, true);
+  fakegpu::publish(s);
+}
+
+void fakegpu_rsmi_external_shutdown(void) {
+  auto& s = fakegpu::state();
+  std::lock_guard<std::mutex> lock(s.mu);
+  if (s.rsmi_refcount > 0) {
+    s.rsmi_refcount = 0;
+    ++s.rsmi_external_shutdowns;
+    fakegpu::log_event(s, "rsmi_external_shutdown");
+  }
   fakegpu::publish(s);
 }
 

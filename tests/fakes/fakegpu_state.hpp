@@ -1,6 +1,7 @@
-// Shared in-process state of the fake vendor libraries. libcuda.so.1 and libnvidia-ml.so.1 both
-// link libfakegpu_state.so, so NVML sees the memory the CUDA fake has handed out in the same
-// process, exactly like the real driver and NVML agree about one GPU.
+// Shared in-process state of the fake vendor libraries. libcuda.so.1, libnvidia-ml.so.1 and the
+// AMD fakes (libamdhip64, libhiprtc, librocm_smi64) all link libfakegpu_state.so, so the management
+// library sees the memory the compute fake has handed out in the same process, exactly like the
+// real driver and NVML (or HIP and ROCm SMI) agree about one GPU.
 //
 // Everything here is guarded by State::mu. The fakes take the lock, call refresh_config(), act,
 // call publish() and drop the lock; they never sleep while holding it, because the keeper calls in
@@ -48,11 +49,17 @@ struct DeviceConfig {
   std::map<int, int> attributes;  // cuDeviceGetAttribute overrides
   int memory_error = 0;           // nvmlDeviceGetMemoryInfo status for this device
   int utilization_error = 0;      // nvmlDeviceGetUtilizationRates status for this device
+  // AMD fakes.
+  std::string gcn_arch = "gfx90a:sramecc+:xnack-";  // hipDeviceProp_t.gcnArchName
+  std::uint64_t unique_id = 0;                      // rsmi_dev_unique_id_get; 0 = default
 };
 
 // Per visible ordinal. Zero means "no fault".
+// The HIP fake takes the same faults (hip.faults), plus set_device_error; device_get_error,
+// ctx_* and release_* are CUDA-only.
 struct CudaFaults {
   int device_get_error = 0;
+  int set_device_error = 0;  // HIP: returned by hipSetDevice
   int ctx_error = 0;
   int ctx_delay_ms = 0;
   int release_error = 0;
@@ -93,10 +100,38 @@ struct NvmlConfig {
   std::int64_t external_shutdown = 0;
 };
 
+struct HipConfig {
+  int init_error = 0;
+  int device_count_error = 0;
+  int device_count = -1;  // >= 0 caps the visible device count
+  int get_device_error = 0;
+  int mem_info_error = 0;
+  bool check_kernel_args = true;
+  std::map<int, CudaFaults> faults;
+};
+
+struct HiprtcConfig {
+  int create_error = 0;
+  int compile_error = 0;
+  std::string log;  // the compile log (a default text accompanies compile_error)
+};
+
+struct RsmiConfig {
+  int init_error = 0;
+  bool requires_init = false;
+  int device_count = -1;  // >= 0 overrides the monitored device count
+  int count_error = 0;
+  std::map<int, int> busy_errors;  // SMI index -> status of rsmi_dev_busy_percent_get
+  std::int64_t external_shutdown = 0;
+};
+
 struct Config {
   std::vector<DeviceConfig> devices;
   CudaConfig cuda;
   NvmlConfig nvml;
+  HipConfig hip;
+  HiprtcConfig hiprtc;
+  RsmiConfig rsmi;
 };
 
 // The primary context of one physical device. CUcontext is a pointer to one of these.
@@ -167,6 +202,8 @@ struct DeviceStats {
   std::array<unsigned, 3> last_block{};
   std::uint64_t utilization_queries = 0;
   std::uint64_t memory_queries = 0;
+  std::uint64_t copies = 0;  // HIP device-to-device copies
+  std::uint64_t copy_bytes = 0;
   std::deque<AllocRecord> alloc_log;  // the last kAllocLogSize requests
 };
 inline constexpr std::size_t kAllocLogSize = 256;
@@ -241,6 +278,32 @@ struct State {
   std::uint64_t nvml_utilization_queries = 0;
   std::uint64_t nvml_memory_queries = 0;
   std::int64_t last_external_shutdown = 0;
+
+  // HIP runtime.
+  bool hip_initialized = false;
+  bool hip_rocr_set = false;  // the masks as captured by the first successful hipInit
+  std::string hip_rocr;
+  bool hip_overlay_set = false;  // HIP_VISIBLE_DEVICES, else CUDA_VISIBLE_DEVICES
+  std::string hip_overlay;
+  std::uint64_t hip_init_calls = 0;
+  std::vector<int> set_device_calls;  // hipSetDevice ordinals
+  std::map<int, FaultProgress> hip_progress;
+
+  // hiprtc.
+  std::uint64_t hiprtc_programs_created = 0;
+  std::uint64_t hiprtc_programs_live = 0;
+  std::uint64_t hiprtc_compiles = 0;
+  std::vector<std::string> hiprtc_last_options;
+
+  // ROCm SMI.
+  int rsmi_refcount = 0;
+  std::uint64_t rsmi_init_calls = 0;
+  std::uint64_t rsmi_shutdown_calls = 0;
+  std::deque<std::string> rsmi_calls;  // "init" / "shutdown", the last kAllocLogSize
+  std::vector<unsigned> busy_percent_calls;
+  std::uint64_t rsmi_uninitialized_rejections = 0;
+  std::uint64_t rsmi_external_shutdowns = 0;
+  std::int64_t last_rsmi_external_shutdown = 0;
 };
 
 // The process-wide state, created (and the config loaded) on first use. Never destroyed, so that
@@ -276,6 +339,21 @@ FAKEGPU_API double current_utilization(State& s, int physical);
 FAKEGPU_API const CudaFaults& faults_for(State& s, int visible);
 FAKEGPU_API FaultProgress& progress_for(State& s, int visible);
 
+// Physical indices of the devices the HIP fake exposes, in visible order: ROCR_VISIBLE_DEVICES
+// (indices or GPU- UUID prefixes, read like CUDA_VISIBLE_DEVICES) picks from all devices, then
+// HIP_VISIBLE_DEVICES (else CUDA_VISIBLE_DEVICES) indexes into that list, stopping at the first
+// token it cannot use; hip.device_count caps the result. Uses the masks captured at hipInit.
+FAKEGPU_API std::vector<int> hip_visible_devices(State& s);
+FAKEGPU_API const CudaFaults& hip_faults_for(State& s, int visible);
+FAKEGPU_API FaultProgress& hip_progress_for(State& s, int visible);
+// The HIP device current on the calling thread (hipSetDevice), shared with the hiprtc fake, which
+// compiles for it when no architecture option is given.
+FAKEGPU_API int& hip_current_device();
+// The unique id ROCm SMI reports for a physical device (the configured one, or a default).
+FAKEGPU_API std::uint64_t rsmi_unique_id(State& s, int physical);
+// Appends to the ROCm SMI call log.
+FAKEGPU_API void rsmi_log_call(State& s, const std::string& call);
+
 // Drops every allocation, module, stream and event of a physical device (its primary context was
 // destroyed or reset, which takes them all with it in the real driver).
 FAKEGPU_API void drop_device_resources(State& s, int physical);
@@ -295,4 +373,6 @@ FAKEGPU_API void fakegpu_free(void* p);
 FAKEGPU_API void fakegpu_reset(void);
 // Simulates another component of the process calling nvmlShutdown until the count reaches 0.
 FAKEGPU_API void fakegpu_nvml_external_shutdown(void);
+// The same for ROCm SMI (rsmi_shut_down until its count reaches 0).
+FAKEGPU_API void fakegpu_rsmi_external_shutdown(void);
 }

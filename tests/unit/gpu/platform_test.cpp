@@ -122,7 +122,8 @@ TEST_F(PlatformTest, NeitherDriverNorNvmlMeansCpu) {
 
 TEST_F(PlatformTest, BackendsPerPlatform) {
   EXPECT_EQ(make_backend(Platform::cpu), nullptr);
-  EXPECT_EQ(make_backend(Platform::rocm), nullptr);
+  ASSERT_NE(make_backend(Platform::rocm), nullptr);
+  EXPECT_EQ(make_backend(Platform::rocm)->platform(), "rocm");
   auto backend = make_backend(Platform::cuda);
   ASSERT_NE(backend, nullptr);
   EXPECT_EQ(backend->platform(), "cuda");

@@ -1,0 +1,171 @@
+#include "gpu/rocm/rocm_session.hpp"
+
+#include <fmt/format.h>
+
+#include <limits>
+
+#include "core/log.hpp"
+#include "gpu/rocm/hip_device_query.hpp"
+
+namespace keepgpu::gpu::rocm {
+namespace {
+
+std::shared_ptr<spdlog::logger> session_log() {
+  static const auto logger =
+      keepgpu::log::get("keep_gpu.single_gpu_controller.rocm_gpu_controller");
+  return logger;
+}
+
+}  // namespace
+
+RocmSession::RocmSession(std::shared_ptr<const HipApi> api, int visible_ordinal,
+                         SmiRuntime::Lease smi, KernelCache& kernels)
+    : smi_(std::move(smi)), api_(std::move(api)), ordinal_(visible_ordinal) {
+  try {
+    api_->check(api_->hipInit(0), "hipInit");
+    select();
+    choose_path(kernels);
+    for (Chunk& chunk : chunks_) {
+      // Blocking sync: the keeper thread sleeps while it waits for a chunk instead of spinning.
+      api_->check(api_->hipEventCreateWithFlags(&chunk.event,
+                                                kHipEventBlockingSync | kHipEventDisableTiming),
+                  "hipEventCreateWithFlags");
+    }
+  } catch (...) {
+    teardown();
+    throw;
+  }
+}
+
+RocmSession::~RocmSession() {
+  teardown();
+}
+
+void RocmSession::select() const {
+  // The current device is per thread: every entry point selects it, so the session works from
+  // whichever thread calls it.
+  api_->check(api_->hipSetDevice(ordinal_), "hipSetDevice");
+}
+
+void RocmSession::choose_path(KernelCache& kernels) {
+  const auto lg = session_log();
+  const std::optional<std::string> arch = gcn_arch_name(*api_, ordinal_);
+  const KernelCache::Result compiled = kernels.get(arch);
+  std::string reason = compiled.reason;
+  if (compiled.code) {
+    try {
+      ops_ = make_kernel_ops(api_, *compiled.code);
+      uses_kernels_ = true;
+      KG_INFO(lg, "rank {}: keep-alive kernels compiled by hiprtc for {}", ordinal_,
+              arch.value_or("the current device"));
+      return;
+    } catch (const GpuError& e) {
+      if (e.out_of_memory()) throw;
+      reason = std::string("the compiled kernels do not load: ") + e.what();
+    }
+  }
+  ops_ = make_copy_ops(api_);
+  const std::string text = fmt::format(
+      "rank {}: {}; keeping the GPU busy with device-to-device copies instead of kernels", ordinal_,
+      reason);
+  // A stock ROCm install has hiprtc; only a broken one deserves a warning.
+  if (compiled.compiler_missing) {
+    KG_INFO(lg, "{}", text);
+  } else {
+    KG_WARN(lg, "{}", text);
+  }
+}
+
+void RocmSession::allocate(std::uint64_t elements) {
+  select();
+  free_buffer();
+  if (elements == 0) {
+    throw GpuError("cannot allocate an empty buffer", kHipErrorInvalidValue, false);
+  }
+  if (elements > std::numeric_limits<std::size_t>::max() / sizeof(float)) {
+    throw GpuError(
+        fmt::format("out of memory: {} float32 elements exceed the address space", elements),
+        kHipErrorOutOfMemory, true);
+  }
+  void* pointer = nullptr;
+  api_->check(api_->hipMalloc(&pointer, static_cast<std::size_t>(elements) * sizeof(float)),
+              "hipMalloc");
+  buffer_ = pointer;
+  elements_ = elements;
+  try {
+    // Every page is written, like torch.rand: the memory is really committed on the device.
+    ops_->fill(buffer_, elements_);
+    api_->check(api_->hipDeviceSynchronize(), "hipDeviceSynchronize");
+  } catch (...) {
+    free_buffer();
+    throw;
+  }
+}
+
+void RocmSession::free_buffer() noexcept {
+  if (buffer_ == nullptr) return;
+  api_->hipSetDevice(ordinal_);
+  if (const hipError_t status = api_->hipFree(buffer_); status != kHipSuccess) {
+    KG_DEBUG(session_log(), "rank {}: {}", ordinal_, api_->describe(status, "hipFree"));
+  }
+  buffer_ = nullptr;
+  elements_ = 0;
+  launches_in_chunk_ = 0;
+}
+
+void RocmSession::launch_relu() {
+  if (buffer_ == nullptr) throw GpuError("no buffer allocated", kHipErrorInvalidValue, false);
+  // The hot path: thousands of launches per batch, so the device is only set when this thread's
+  // current device is another one.
+  int current = -1;
+  if (api_->hipGetDevice(&current) != kHipSuccess || current != ordinal_) select();
+  ops_->pass(buffer_, elements_);
+  if (++launches_in_chunk_ < kLaunchesPerChunk) return;
+  launches_in_chunk_ = 0;
+  // Reusing the older of the two events first waits for the chunk it marked, so no more than two
+  // chunks are ever queued behind the host.
+  Chunk& chunk = chunks_[next_chunk_];
+  if (chunk.pending) {
+    api_->check(api_->hipEventSynchronize(chunk.event), "hipEventSynchronize");
+    chunk.pending = false;
+  }
+  api_->check(api_->hipEventRecord(chunk.event, nullptr), "hipEventRecord");
+  chunk.pending = true;
+  next_chunk_ = (next_chunk_ + 1) % chunks_.size();
+}
+
+void RocmSession::synchronize() {
+  select();
+  api_->check(api_->hipDeviceSynchronize(), "hipDeviceSynchronize");
+  for (Chunk& chunk : chunks_)
+    chunk.pending = false;
+}
+
+MemoryInfo RocmSession::memory_info() {
+  select();
+  std::size_t free = 0;
+  std::size_t total = 0;
+  api_->check(api_->hipMemGetInfo(&free, &total), "hipMemGetInfo");
+  return {static_cast<std::uint64_t>(free), static_cast<std::uint64_t>(total)};
+}
+
+void RocmSession::teardown() noexcept {
+  auto note = [this](hipError_t status, std::string_view call) {
+    if (status != kHipSuccess) {
+      KG_DEBUG(session_log(), "rank {}: {}", ordinal_, api_->describe(status, call));
+    }
+  };
+  if (api_) {
+    free_buffer();
+    for (Chunk& chunk : chunks_) {
+      if (chunk.event != nullptr) note(api_->hipEventDestroy(chunk.event), "hipEventDestroy");
+      chunk = Chunk{};
+    }
+  }
+  ops_.reset();  // unloads the module
+  // HIP has no primary context to release per session: the runtime keeps one per device for the
+  // process (as upstream's PyTorch did). Everything this session allocated is freed above.
+  smi_ = SmiRuntime::Lease();
+}
+
+}  // namespace keepgpu::gpu::rocm

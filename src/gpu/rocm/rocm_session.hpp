@@ -1,0 +1,69 @@
+// One AMD GPU held by a keeper: its ROCm SMI lease, the keep-alive path (hiprtc kernels or
+// device-to-device copies) and the buffer.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <memory>
+
+#include "gpu/backend.hpp"
+#include "gpu/rocm/hip_api.hpp"
+#include "gpu/rocm/keepalive_ops.hpp"
+#include "gpu/rocm/kernel_cache.hpp"
+#include "gpu/rocm/smi_runtime.hpp"
+
+namespace keepgpu::gpu::rocm {
+
+class RocmSession final : public DeviceSession {
+ public:
+  // Work in flight is bounded as in CudaSession: an event closes every chunk of this many
+  // launches and at most two chunks are outstanding, so a stop waits for about two chunks of
+  // work instead of a whole queued batch (spec/controllers.md §8.3).
+  static constexpr unsigned kLaunchesPerChunk = 16;
+
+  // Takes over `smi` (ROCm SMI stays initialised while the session lives), selects
+  // `visible_ordinal` on the calling thread and prepares the keep-alive path: the kernels from
+  // `kernels` for the device's gcnArchName, or copies when there are none. Throws GpuError and
+  // releases whatever it took, the SMI lease included.
+  RocmSession(std::shared_ptr<const HipApi> api, int visible_ordinal, SmiRuntime::Lease smi,
+              KernelCache& kernels);
+  // Frees the buffer, the events and the module, then gives the SMI lease back.
+  ~RocmSession() override;
+  RocmSession(const RocmSession&) = delete;
+  RocmSession& operator=(const RocmSession&) = delete;
+
+  void allocate(std::uint64_t elements) override;
+  void free_buffer() noexcept override;
+  std::uint64_t allocated_elements() const noexcept override { return elements_; }
+  void launch_relu() override;
+  void synchronize() override;
+  // Allocations are not pooled: nothing to trim.
+  void trim_cache() noexcept override {}
+  MemoryInfo memory_info() override;
+
+  // True when the hiprtc kernels run, false for the copy path.
+  bool uses_kernels() const noexcept { return uses_kernels_; }
+
+ private:
+  struct Chunk {
+    hipEvent_t event = nullptr;
+    bool pending = false;
+  };
+
+  void select() const;
+  void choose_path(KernelCache& kernels);
+  void teardown() noexcept;
+
+  SmiRuntime::Lease smi_;  // first member: released last, after every HIP resource
+  std::shared_ptr<const HipApi> api_;
+  int ordinal_ = 0;
+  std::unique_ptr<KeepaliveOps> ops_;
+  bool uses_kernels_ = false;
+  std::array<Chunk, 2> chunks_{};
+  std::size_t next_chunk_ = 0;
+  unsigned launches_in_chunk_ = 0;
+  void* buffer_ = nullptr;
+  std::uint64_t elements_ = 0;
+};
+
+}  // namespace keepgpu::gpu::rocm
