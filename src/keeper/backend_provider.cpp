@@ -11,8 +11,9 @@ BackendProvider default_backend_provider() {
     if (!backend) {
       throw UnsupportedControllerPlatformError(
           "GlobalGPUController not implemented for platform " + gpu::to_string(platform) +
-          " (no CUDA GPU platform was found: libcuda.so.1 and libnvidia-ml.so.1 are missing or "
-          "report no device)");
+          " (no CUDA or ROCm GPU platform was found: libcuda.so.1 and libnvidia-ml.so.1 are "
+          "missing or report no device, and the HIP runtime (libamdhip64.so) and ROCm SMI "
+          "(librocm_smi64.so) are missing or report no AMD GPU)");
     }
     return backend;
   };

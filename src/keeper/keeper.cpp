@@ -28,9 +28,16 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-const std::shared_ptr<spdlog::logger>& logger() {
-  static const auto lg = log::get("keep_gpu.single_gpu_controller.cuda_gpu_controller");
-  return lg;
+// Upstream's ROCm controller logs under its own module name (spec/controllers.md §2.8).
+const std::shared_ptr<spdlog::logger>& logger_for(const std::string& label) {
+  static const auto cuda = log::get("keep_gpu.single_gpu_controller.cuda_gpu_controller");
+  static const auto rocm = log::get("keep_gpu.single_gpu_controller.rocm_gpu_controller");
+  return label == "ROCm" ? rocm : cuda;
+}
+
+// "keep thread", or "ROCm keep thread" in the ROCm controller's lifecycle messages (§2.2, §2.6).
+std::string keep_thread_words(const std::string& label) {
+  return label == "ROCm" ? "ROCm keep thread" : "keep thread";
 }
 
 std::string platform_label(const gpu::Backend& backend) {
@@ -61,6 +68,8 @@ struct WorkerContext {
   std::string label;  // "CUDA" / "ROCm"
 
   int rank() const { return options.rank; }
+  bool rocm() const { return label == "ROCm"; }
+  const std::shared_ptr<spdlog::logger>& log() const { return logger_for(label); }
 
   void set_state(KeeperState state) {
     std::lock_guard lock(shared->mutex);
@@ -93,7 +102,7 @@ struct WorkerContext {
     const std::string text =
         fmt::format("rank {}: unexpected {} keep worker failure: {}", rank(), label, detail);
     record_startup_failure(std::make_exception_ptr(RuntimeError(text)));
-    KG_ERROR(logger(), "{}", text);
+    KG_ERROR(log(), "{}", text);
   }
 
   // Waits `seconds` on the stop token; false when stop was requested. Long intervals are waited
@@ -137,7 +146,7 @@ void WorkerContext::run() {
     }
     session = backend->open(rank());
   } catch (const std::exception& e) {
-    KG_ERROR(logger(), "rank {}: {} startup failed: {}", rank(), label, e.what());
+    KG_ERROR(log(), "rank {}: {} startup failed: {}", rank(), label, e.what());
     record_startup_failure(std::current_exception());
     return;
   }
@@ -145,7 +154,7 @@ void WorkerContext::run() {
   const std::uint64_t bytes = options.elements * 4;
   if (options.elements == 0) {
     const std::string text = fmt::format("rank {}: invalid vram_to_keep=0", rank());
-    KG_ERROR(logger(), "{}", text);
+    KG_ERROR(log(), "{}", text);
     record_startup_failure(std::make_exception_ptr(RuntimeError(text)));
     return;
   }
@@ -156,12 +165,12 @@ void WorkerContext::run() {
       const std::string text = fmt::format(
           "rank {}: requested {} ({} bytes) exceeds the total memory of GPU {}: {} ({} bytes)",
           rank(), format_bytes(bytes), bytes, rank(), format_bytes(memory.total), memory.total);
-      KG_ERROR(logger(), "{}", text);
+      KG_ERROR(log(), "{}", text);
       record_startup_failure(std::make_exception_ptr(RuntimeError(text)));
       return;
     }
   } catch (const std::exception& e) {
-    KG_DEBUG(logger(), "rank {}: memory query failed: {}", rank(), e.what());
+    KG_DEBUG(log(), "rank {}: memory query failed: {}", rank(), e.what());
   }
 
   session = allocate_phase(std::move(session));
@@ -175,6 +184,7 @@ std::unique_ptr<gpu::DeviceSession> WorkerContext::allocate_phase(
   bool deferring = false;
   bool warned_unavailable = false;
   bool warned_short = false;
+  int allocation_attempts = 0;
   const auto deferral_start = Clock::now();
   while (!stop_requested()) {
     try {
@@ -185,18 +195,16 @@ std::unique_ptr<gpu::DeviceSession> WorkerContext::allocate_phase(
         // Upstream only says this at DEBUG, so a keeper holding nothing looks healthy; say it
         // once at INFO, and warn when telemetry stays unavailable.
         if (!deferring) {
-          KG_INFO(logger(),
-                  "rank {}: GPU utilization unavailable or busy ({}), deferring allocation", rank(),
-                  describe_utilization(util));
+          KG_INFO(log(), "rank {}: GPU utilization unavailable or busy ({}), deferring allocation",
+                  rank(), describe_utilization(util));
           deferring = true;
         } else {
-          KG_DEBUG(logger(),
-                   "rank {}: GPU utilization unavailable or busy ({}), deferring allocation",
+          KG_DEBUG(log(), "rank {}: GPU utilization unavailable or busy ({}), deferring allocation",
                    rank(), describe_utilization(util));
         }
         const double waited = std::chrono::duration<double>(Clock::now() - deferral_start).count();
         if (!util && !warned_unavailable && waited >= options.interval_seconds) {
-          KG_WARN(logger(),
+          KG_WARN(log(),
                   "rank {}: GPU utilization is unavailable, so no memory is held; use "
                   "--busy-threshold -1 to keep this GPU without telemetry",
                   rank());
@@ -212,11 +220,17 @@ std::unique_ptr<gpu::DeviceSession> WorkerContext::allocate_phase(
         shared->status.state = KeeperState::holding;
       }
       confirm();
-      KG_INFO(logger(), "rank {}: holding {} ({} bytes)", rank(),
-              format_bytes(options.elements * 4), options.elements * 4);
+      KG_INFO(log(), "rank {}: holding {} ({} bytes)", rank(), format_bytes(options.elements * 4),
+              options.elements * 4);
       return session;
     } catch (const gpu::GpuError& e) {
-      KG_ERROR(logger(), "rank {}: failed to allocate matrix: {}", rank(), e.what());
+      if (rocm()) {
+        // Upstream's ROCm wording counts the failed attempts of this phase.
+        KG_ERROR(log(), "rank {}: failed to allocate tensor (attempt {}): {}", rank(),
+                 ++allocation_attempts, e.what());
+      } else {
+        KG_ERROR(log(), "rank {}: failed to allocate matrix: {}", rank(), e.what());
+      }
       if (!e.out_of_memory()) {
         record_worker_failure(e.what());
         return nullptr;
@@ -225,7 +239,7 @@ std::unique_ptr<gpu::DeviceSession> WorkerContext::allocate_phase(
       confirm();
       set_state(KeeperState::retrying);
       if (!warned_short) {
-        KG_WARN(logger(), "rank {}: {} does not fit in free GPU memory now; retrying every {} s",
+        KG_WARN(log(), "rank {}: {} does not fit in free GPU memory now; retrying every {} s",
                 rank(), format_bytes(options.elements * 4), options.interval_seconds);
         warned_short = true;
       }
@@ -244,10 +258,10 @@ std::unique_ptr<gpu::DeviceSession> WorkerContext::allocate_phase(
   if (!confirmed) {
     const std::string text =
         fmt::format("rank {}: stopped before {} startup allocation", rank(), label);
-    KG_ERROR(logger(), "{}", text);
+    KG_ERROR(log(), "{}", text);
     record_startup_failure(std::make_exception_ptr(RuntimeError(text)));
   } else {
-    KG_DEBUG(logger(), "rank {}: exiting before {} allocation after startup confirmation", rank(),
+    KG_DEBUG(log(), "rank {}: exiting before {} allocation after startup confirmation", rank(),
              label);
   }
   return nullptr;
@@ -260,7 +274,7 @@ void WorkerContext::steady_phase(gpu::DeviceSession& session) {
       const auto util = read_utilization();
       if (core::should_run_batch(util, options.busy_threshold)) {
         if (backing_off) {
-          KG_INFO(logger(), "rank {}: GPU idle again ({}), resuming keep-alive", rank(),
+          KG_INFO(log(), "rank {}: GPU idle again ({}), resuming keep-alive", rank(),
                   describe_utilization(util));
           backing_off = false;
         }
@@ -271,13 +285,13 @@ void WorkerContext::steady_phase(gpu::DeviceSession& session) {
         ++shared->status.batches;
       } else {
         if (!backing_off) {
-          KG_INFO(logger(), "rank {}: GPU utilization unavailable or busy ({}), backing off",
-                  rank(), describe_utilization(util));
+          KG_INFO(log(), "rank {}: GPU utilization unavailable or busy ({}), backing off", rank(),
+                  describe_utilization(util));
           backing_off = true;
         }
         set_state(KeeperState::backing_off);
-        KG_DEBUG(logger(), "rank {}: GPU utilization unavailable or busy ({}), sleeping longer",
-                 rank(), describe_utilization(util));
+        KG_DEBUG(log(), "rank {}: GPU utilization unavailable or busy ({}), {}", rank(),
+                 describe_utilization(util), rocm() ? "sleeping" : "sleeping longer");
       }
       if (!wait_interval(options.interval_seconds)) return;
     } catch (const gpu::GpuError& e) {
@@ -285,7 +299,7 @@ void WorkerContext::steady_phase(gpu::DeviceSession& session) {
         record_worker_failure(e.what());
         return;
       }
-      KG_WARN(logger(), "rank {}: keep-alive batch ran out of memory: {}", rank(), e.what());
+      KG_WARN(log(), "rank {}: keep-alive batch ran out of memory: {}", rank(), e.what());
       session.trim_cache();
       if (!wait_interval(options.interval_seconds)) return;
     } catch (const std::exception& e) {
@@ -295,15 +309,16 @@ void WorkerContext::steady_phase(gpu::DeviceSession& session) {
   }
 }
 
-void name_thread(int rank) {
+void name_thread(int rank, bool rocm) {
   // Linux limits thread names to 15 bytes; the full name stays in the logs.
-  std::string name = fmt::format("gpu-keeper-{}", rank);
+  std::string name =
+      rocm ? fmt::format("gpu-keeper-rocm-{}", rank) : fmt::format("gpu-keeper-{}", rank);
   if (name.size() > 15) name.resize(15);
   pthread_setname_np(pthread_self(), name.c_str());
 }
 
 void worker_main(WorkerContext context) {
-  name_thread(context.rank());
+  name_thread(context.rank(), context.rocm());
   std::shared_ptr<Keeper::Shared> shared = context.shared;
   context.run();
   std::lock_guard lock(shared->mutex);
@@ -367,7 +382,8 @@ Keeper::~Keeper() {
   try {
     if (has_worker_state() && !already_stopping) release();
   } catch (const std::exception& e) {
-    KG_WARN(logger(), "rank {}: release during destruction failed: {}", options_.rank, e.what());
+    KG_WARN(logger_for(platform_label(*backend_)), "rank {}: release during destruction failed: {}",
+            options_.rank, e.what());
   }
   if (thread_.joinable()) {
     // A worker stuck in the driver must not block or crash destruction; it owns its state.
@@ -377,6 +393,9 @@ Keeper::~Keeper() {
 
 void Keeper::keep() {
   std::lock_guard api(api_mutex_);
+  const std::string label = platform_label(*backend_);
+  const auto& lg = logger_for(label);
+  const std::string keep_thread = keep_thread_words(label);
   if (thread_.joinable()) {
     bool finished = false;
     bool stopping = false;
@@ -390,7 +409,7 @@ void Keeper::keep() {
         throw RuntimeError(
             fmt::format("rank {}: previous keep thread startup did not complete", options_.rank));
       }
-      KG_WARN(logger(), "rank {}: keep thread already running", options_.rank);
+      KG_WARN(lg, "rank {}: keep thread already running", options_.rank);
       return;
     }
     thread_.join();  // a dead worker from an earlier failure is simply replaced
@@ -401,7 +420,7 @@ void Keeper::keep() {
     std::lock_guard pointer(shared_mutex_);
     shared_ = std::make_shared<Shared>();
   }
-  WorkerContext context{shared_, backend_, workload_, options_, platform_label(*backend_)};
+  WorkerContext context{shared_, backend_, workload_, options_, label};
   thread_ = std::thread(worker_main, std::move(context));
 
   std::unique_lock lock(shared_->mutex);
@@ -416,12 +435,12 @@ void Keeper::keep() {
     lock.unlock();
     if (!exited) {
       // The worker keeps its stop flag set; a later release() cleans it up.
-      throw RuntimeError(fmt::format("rank {}: keep thread did not complete startup within {:.1f}s",
-                                     options_.rank, seconds));
+      throw RuntimeError(fmt::format("rank {}: {} did not complete startup within {:.1f}s",
+                                     options_.rank, keep_thread, seconds));
     }
     thread_.join();
     throw RuntimeError(
-        fmt::format("rank {}: keep thread exited before startup completed", options_.rank));
+        fmt::format("rank {}: {} exited before startup completed", options_.rank, keep_thread));
   }
   if (!shared_->startup_errors.empty()) {
     std::exception_ptr first = shared_->startup_errors.front();
@@ -436,13 +455,15 @@ void Keeper::keep() {
     std::rethrow_exception(first);
   }
   lock.unlock();
-  KG_INFO(logger(), "rank {}: keep thread started", options_.rank);
+  KG_INFO(lg, "rank {}: {} started", options_.rank, keep_thread);
 }
 
 void Keeper::release() {
   std::lock_guard api(api_mutex_);
+  const std::string label = platform_label(*backend_);
+  const auto& lg = logger_for(label);
   if (!thread_.joinable()) {
-    KG_WARN(logger(), "rank {}: keep thread not running", options_.rank);
+    KG_WARN(lg, "rank {}: keep thread not running", options_.rank);
     return;
   }
   bool finished = false;
@@ -457,11 +478,10 @@ void Keeper::release() {
   if (finished) {
     if (stopping || failed) {
       thread_.join();
-      KG_INFO(logger(), "rank {}: previously stopping keep thread exited; cache cleared",
-              options_.rank);
+      KG_INFO(lg, "rank {}: previously stopping keep thread exited; cache cleared", options_.rank);
       return;
     }
-    KG_WARN(logger(), "rank {}: keep thread not running", options_.rank);
+    KG_WARN(lg, "rank {}: keep thread not running", options_.rank);
     return;
   }
   {
@@ -472,12 +492,13 @@ void Keeper::release() {
   }
   const double timeout = release_join_timeout(options_.interval_seconds);
   if (!wait_finished(*shared_, std::chrono::duration<double>(timeout))) {
-    KG_WARN(logger(), "rank {}: keep thread did not stop within {:.1f}s", options_.rank, timeout);
-    throw TimeoutError(
-        fmt::format("rank {}: keep thread did not stop within {:.1f}s", options_.rank, timeout));
+    const std::string text = fmt::format("rank {}: {} did not stop within {:.1f}s", options_.rank,
+                                         keep_thread_words(label), timeout);
+    KG_WARN(lg, "{}", text);
+    throw TimeoutError(text);
   }
   thread_.join();
-  KG_INFO(logger(), "rank {}: keep thread stopped & cache cleared", options_.rank);
+  KG_INFO(lg, "rank {}: keep thread stopped & cache cleared", options_.rank);
 }
 
 std::shared_ptr<Keeper::Shared> Keeper::current_shared() const {

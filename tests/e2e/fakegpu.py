@@ -1,13 +1,17 @@
 """Drive the fake vendor libraries from black-box tests.
 
 The product runs unmodified; a test points it at the fake ``libcuda.so.1`` / ``libnvidia-ml.so.1``
-built in ``<build>/tests/fakes`` and describes the scenario in a JSON file (contract:
+(or, with ``vendor="amd"``, the fake ``libamdhip64`` / ``libhiprtc`` / ``librocm_smi64``) built in
+``<build>/tests/fakes`` and describes the scenario in a JSON file (contract:
 ``tests/fakes/README.md``)::
 
     fake = FakeGpu(tmp_path, build_dir, devices=[device(0, utilization=100)])
     proc = subprocess.Popen([...keep-gpu...], env=fake.env())
     fake.update_device(0, utilization=0)            # the GPU becomes idle
     st = fake.wait_for(lambda s: s["devices"][0]["allocations"] == 1)
+
+The environment of one vendor points the other vendor's libraries at files that do not exist, so
+each scenario is a host with exactly one GPU vendor.
 
 Standard library only (Python 3.11).
 """
@@ -32,6 +36,17 @@ NVML_VARIANTS = {
     "bare": "libnvidia-ml-bare.so.1",
 }
 LIBCUDA = "libcuda.so.1"
+# The AMD stack, under the sonames of a ROCm 6 install, and the ROCm SMI builds.
+LIBHIP = "libamdhip64.so.6"
+LIBHIPRTC = "libhiprtc.so.6"
+RSMI_VARIANTS = {
+    "full": "librocm_smi64.so.7",
+    "minimal": "librocm_smi64-minimal.so.7",
+}
+VENDORS = ("nvidia", "amd")
+# The library override variables the product reads.
+NVIDIA_OVERRIDES = ("KEEP_GPU_LIBCUDA", "KEEP_GPU_LIBNVML")
+AMD_OVERRIDES = ("KEEP_GPU_LIBHIP", "KEEP_GPU_LIBHIPRTC", "KEEP_GPU_LIBROCM_SMI")
 
 State = dict[str, Any]
 
@@ -72,19 +87,37 @@ class FakeGpu:
         nvml_variant: str = "full",
         events: bool = False,
         per_process_state: bool = False,
+        vendor: str = "nvidia",
+        hip: Mapping[str, Any] | None = None,
+        hiprtc: Mapping[str, Any] | None = None,
+        rsmi: Mapping[str, Any] | None = None,
+        rsmi_variant: str = "full",
     ) -> None:
-        """``devices`` defaults to one idle 16 GiB GPU. ``cuda`` / ``nvml`` are the config sections
-        of the same names (faults, init errors, requires_init, ...). ``events`` turns on the fakes'
-        event log (``events()``). ``per_process_state`` gives every process that loads the fakes its
-        own state file (``states()``), for runs where a client and a daemon both load them."""
+        """``devices`` defaults to one idle 16 GiB GPU. ``cuda`` / ``nvml`` (and ``hip`` /
+        ``hiprtc`` / ``rsmi``) are the config sections of the same names (faults, init errors,
+        requires_init, ...). ``events`` turns on the fakes' event log (``events()``).
+        ``per_process_state`` gives every process that loads the fakes its own state file
+        (``states()``), for runs where a client and a daemon both load them. ``vendor="amd"``
+        makes ``env()`` a host with the fake HIP runtime, hiprtc and ROCm SMI and no NVIDIA
+        libraries."""
         self.dir = Path(tmp_dir).resolve()
         self.dir.mkdir(parents=True, exist_ok=True)
         self.fakes_dir = fakes_dir(build_dir)
         if nvml_variant not in NVML_VARIANTS:
             raise ValueError(f"nvml_variant must be one of {sorted(NVML_VARIANTS)}")
+        if rsmi_variant not in RSMI_VARIANTS:
+            raise ValueError(f"rsmi_variant must be one of {sorted(RSMI_VARIANTS)}")
+        if vendor not in VENDORS:
+            raise ValueError(f"vendor must be one of {VENDORS}")
+        self.vendor = vendor
         self.libcuda = self.fakes_dir / LIBCUDA
         self.libnvml = self.fakes_dir / NVML_VARIANTS[nvml_variant]
-        for lib in (self.libcuda, self.libnvml):
+        self.libhip = self.fakes_dir / LIBHIP
+        self.libhiprtc = self.fakes_dir / LIBHIPRTC
+        self.librsmi = self.fakes_dir / RSMI_VARIANTS[rsmi_variant]
+        needed = (self.libcuda, self.libnvml) if vendor == "nvidia" else (
+            self.libhip, self.libhiprtc, self.librsmi)
+        for lib in needed:
             if not lib.is_file():
                 raise FileNotFoundError(f"{lib} is missing: build the fakegpu_all target first")
         self.config_path = self.dir / "fakegpu-config.json"
@@ -97,6 +130,9 @@ class FakeGpu:
             "devices": copy.deepcopy(devices) if devices is not None else [device(0)],
             "cuda": dict(copy.deepcopy(cuda or {})),
             "nvml": dict(copy.deepcopy(nvml or {})),
+            "hip": dict(copy.deepcopy(hip or {})),
+            "hiprtc": dict(copy.deepcopy(hiprtc or {})),
+            "rsmi": dict(copy.deepcopy(rsmi or {})),
         }
         self.write()
 
@@ -122,14 +158,18 @@ class FakeGpu:
         *,
         cuda: Mapping[str, Any] | None = None,
         nvml: Mapping[str, Any] | None = None,
+        hip: Mapping[str, Any] | None = None,
+        hiprtc: Mapping[str, Any] | None = None,
+        rsmi: Mapping[str, Any] | None = None,
     ) -> None:
-        """Replaces whichever of ``devices`` / ``cuda`` / ``nvml`` is given and rewrites the file."""
+        """Replaces whichever of ``devices`` and the config sections is given and rewrites the
+        file."""
         if devices is not None:
             self.config["devices"] = copy.deepcopy(devices)
-        if cuda is not None:
-            self.config["cuda"] = dict(copy.deepcopy(cuda))
-        if nvml is not None:
-            self.config["nvml"] = dict(copy.deepcopy(nvml))
+        for name, section in (("cuda", cuda), ("nvml", nvml), ("hip", hip), ("hiprtc", hiprtc),
+                              ("rsmi", rsmi)):
+            if section is not None:
+                self.config[name] = dict(copy.deepcopy(section))
         self.write()
 
     def update_device(self, index: int, **fields: Any) -> None:
@@ -138,9 +178,10 @@ class FakeGpu:
         self.write()
 
     def set_faults(self, ordinal: int | str, **faults: Any) -> None:
-        """Merges CUDA faults for a *visible* ordinal (or ``"*"`` for every ordinal), e.g.
-        ``set_faults(0, sync_hang=True)``; a fault set to ``None`` is removed."""
-        table = self.config["cuda"].setdefault("faults", {})
+        """Merges faults for a *visible* ordinal (or ``"*"`` for every ordinal), e.g.
+        ``set_faults(0, sync_hang=True)``, into the compute fake of this scenario's vendor (CUDA,
+        or HIP for ``vendor="amd"``); a fault set to ``None`` is removed."""
+        table = self.config[self._compute_section].setdefault("faults", {})
         entry = table.setdefault(str(ordinal), {})
         for key, value in faults.items():
             if value is None:
@@ -151,18 +192,23 @@ class FakeGpu:
 
     def clear_faults(self, ordinal: int | str | None = None) -> None:
         """Removes the faults of one visible ordinal, or all of them."""
-        table = self.config["cuda"].setdefault("faults", {})
+        table = self.config[self._compute_section].setdefault("faults", {})
         if ordinal is None:
             table.clear()
         else:
             table.pop(str(ordinal), None)
         self.write()
 
+    @property
+    def _compute_section(self) -> str:
+        return "cuda" if self.vendor == "nvidia" else "hip"
+
     def external_shutdown(self) -> None:
-        """Makes the fake NVML act as if some other code in the product's process had shut NVML
-        down completely (its init count drops to 0 at the next NVML call)."""
-        nvml = self.config["nvml"]
-        nvml["external_shutdown"] = int(nvml.get("external_shutdown", 0)) + 1
+        """Makes the fake NVML (ROCm SMI for ``vendor="amd"``) act as if some other code in the
+        product's process had shut it down completely (its init count drops to 0 at the next
+        call)."""
+        section = self.config["nvml" if self.vendor == "nvidia" else "rsmi"]
+        section["external_shutdown"] = int(section.get("external_shutdown", 0)) + 1
         self.write()
 
     # ------------------------------------------------------------------------- the environment
@@ -173,20 +219,39 @@ class FakeGpu:
         *,
         cuda_visible_devices: str | None = None,
         nvml: bool = True,
+        hiprtc: bool = True,
+        smi: bool = True,
+        rocr_visible_devices: str | None = None,
+        hip_visible_devices: str | None = None,
     ) -> dict[str, str]:
         """The environment to run the product against the fakes: ``base`` (default: this
         process's environment) plus the loader path, the library overrides and the fakes' own
-        variables. ``cuda_visible_devices`` sets CUDA_VISIBLE_DEVICES when given. ``nvml=False``
-        points KEEP_GPU_LIBNVML at a file that does not exist, for "NVML absent" cases."""
+        variables. ``cuda_visible_devices`` (and ``rocr_visible_devices`` /
+        ``hip_visible_devices``) set the masks when given. ``nvml=False`` points KEEP_GPU_LIBNVML
+        at a file that does not exist, for "NVML absent" cases; ``hiprtc=False`` and ``smi=False``
+        do the same for KEEP_GPU_LIBHIPRTC and KEEP_GPU_LIBROCM_SMI. The other vendor's
+        overrides always name files that do not exist."""
         env = dict(os.environ if base is None else base)
         previous = env.get("LD_LIBRARY_PATH")
         env["LD_LIBRARY_PATH"] = (
             f"{self.fakes_dir}{os.pathsep}{previous}" if previous else str(self.fakes_dir)
         )
-        env["KEEP_GPU_LIBCUDA"] = str(self.libcuda)
-        env["KEEP_GPU_LIBNVML"] = (
-            str(self.libnvml) if nvml else str(self.dir / "absent" / NVML_VARIANTS["full"])
-        )
+        absent = self.dir / "absent"
+        if self.vendor == "nvidia":
+            env["KEEP_GPU_LIBCUDA"] = str(self.libcuda)
+            env["KEEP_GPU_LIBNVML"] = (
+                str(self.libnvml) if nvml else str(absent / NVML_VARIANTS["full"])
+            )
+            env["KEEP_GPU_LIBHIP"] = str(absent / LIBHIP)
+            env["KEEP_GPU_LIBHIPRTC"] = str(absent / LIBHIPRTC)
+            env["KEEP_GPU_LIBROCM_SMI"] = str(absent / RSMI_VARIANTS["full"])
+        else:
+            env["KEEP_GPU_LIBCUDA"] = str(absent / LIBCUDA)
+            env["KEEP_GPU_LIBNVML"] = str(absent / NVML_VARIANTS["full"])
+            env["KEEP_GPU_LIBHIP"] = str(self.libhip)
+            env["KEEP_GPU_LIBHIPRTC"] = str(self.libhiprtc if hiprtc else absent / LIBHIPRTC)
+            env["KEEP_GPU_LIBROCM_SMI"] = str(
+                self.librsmi if smi else absent / RSMI_VARIANTS["full"])
         env["FAKEGPU_CONFIG"] = str(self.config_path)
         env["FAKEGPU_STATE"] = str(self.state_path)
         if self.events_path is not None:
@@ -195,6 +260,10 @@ class FakeGpu:
             env.pop("FAKEGPU_EVENTS", None)
         if cuda_visible_devices is not None:
             env["CUDA_VISIBLE_DEVICES"] = cuda_visible_devices
+        if rocr_visible_devices is not None:
+            env["ROCR_VISIBLE_DEVICES"] = rocr_visible_devices
+        if hip_visible_devices is not None:
+            env["HIP_VISIBLE_DEVICES"] = hip_visible_devices
         return env
 
     # ------------------------------------------------------------------------------ observing
@@ -303,6 +372,32 @@ def _smoke_test(build_dir: str) -> None:
         assert st["nvml"]["handle_by_index_calls"] == [0], st
         assert st["devices"][1]["allocated_bytes"] == 0, st
         assert any("ctx_release device=1 visible=0" in line for line in fake.events())
+
+    with tempfile.TemporaryDirectory() as tmp:
+        fake = FakeGpu(tmp, build_dir, [device(0), device(1, utilization=42)], vendor="amd")
+        # HIP would read the first scenario's CUDA_VISIBLE_DEVICES as an overlay.
+        os.environ.pop("CUDA_VISIBLE_DEVICES", None)
+        env = fake.env(rocr_visible_devices="1")
+        assert not Path(env["KEEP_GPU_LIBCUDA"]).exists()
+        os.environ.update(env)
+        # The state library is loaded already: it re-reads FAKEGPU_* on reset.
+        ctypes.CDLL(str(fake.fakes_dir / "libfakegpu_state.so")).fakegpu_reset()
+        hip = ctypes.CDLL(env["KEEP_GPU_LIBHIP"])
+        rsmi = ctypes.CDLL(env["KEEP_GPU_LIBROCM_SMI"])
+        assert hip.hipInit(0) == 0
+        count = ctypes.c_int()
+        assert hip.hipGetDeviceCount(ctypes.byref(count)) == 0 and count.value == 1
+        ptr = ctypes.c_void_p()
+        assert hip.hipMalloc(ctypes.byref(ptr), ctypes.c_size_t(4 << 20)) == 0
+        st = fake.wait_for(lambda s: s["devices"][1]["allocated_bytes"] == 4 << 20)
+        assert st["hip"]["visible"] == [1], st
+        assert rsmi.rsmi_init(ctypes.c_uint64(0)) == 0
+        busy = ctypes.c_uint32()
+        assert rsmi.rsmi_dev_busy_percent_get(1, ctypes.byref(busy)) == 0 and busy.value == 42
+        assert rsmi.rsmi_shut_down() == 0
+        assert hip.hipFree(ptr) == 0
+        st = fake.wait_for(lambda s: s["devices"][1]["allocated_bytes"] == 0)
+        assert st["rsmi"]["calls"] == ["init", "shutdown"], st
         print("fakegpu.py smoke test passed")
 
 
