@@ -50,6 +50,13 @@ Environment:
   KEEP_GPU_LIBCUDA, KEEP_GPU_LIBNVML   load these instead of libcuda.so.1 and
                                        libnvidia-ml.so.1
   KEEP_GPU_PLATFORM                    cuda or cpu: skip platform detection
+  XDG_RUNTIME_DIR                      the service's files live in
+                                       $XDG_RUNTIME_DIR/keep-gpu (else ~/.keepgpu)
+  KEEP_GPU_TOKEN                       bearer token for --host/--port (else the
+                                       token file there)
+
+Service commands talk to your own daemon over its Unix socket; `start` starts
+it when needed. Run `keep-gpu COMMAND -h` for a command's options.
 )";
 }
 

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "cli/blocking_mode.hpp"
+#include "cli/commands.hpp"
 #include "cli/help.hpp"
 #include "cli/root_args.hpp"
 #include "core/log.hpp"
@@ -90,11 +91,12 @@ int main(int argc, char** argv) {
                 << std::endl;
       return 1;
     }
-    std::cout << "Error: `" << *args.subcommand
-              << "` needs the keep-gpu service, which this build does not include yet; run "
-                 "`keep-gpu` without a command to keep GPUs in the foreground."
-              << std::endl;
-    return 1;
+    if (auto error = configure_logging(args)) return usage_error(*error);
+    const int status = keepgpu::cli::run_subcommand(args);
+    keepgpu::log::flush();
+    std::cout.flush();
+    std::fflush(nullptr);
+    std::_Exit(status);
   }
   if (auto error = configure_logging(args)) return usage_error(*error);
   const int status = keepgpu::cli::run_blocking_mode(args);

@@ -1,0 +1,135 @@
+// `keep-gpu service-stop`: stop the auto-started per-user daemon (spec/cli.md §6.5). Without
+// --force it first makes sure no session is tracked, so no VRAM is dropped behind a user's back.
+// Only a daemon whose PID record verifies (pid, uid, start time, executable, command line) is
+// ever signalled.
+#include <fmt/format.h>
+
+#include "cli/commands.hpp"
+#include "cli/daemon_control.hpp"
+#include "cli/result_checks.hpp"
+#include "cli/service_call.hpp"
+#include "cli/service_common.hpp"
+#include "core/text.hpp"
+
+namespace keepgpu::cli {
+
+namespace {
+
+// The service gets this long to release its sessions after SIGTERM before SIGKILL.
+constexpr std::chrono::milliseconds kTermTimeout{10000};
+
+const char* const kNoDaemon =
+    "No managed daemon PID found. If service was started in foreground, stop it with Ctrl+C in "
+    "that terminal.";
+
+std::string join(const std::vector<JsonValue>& items) {
+  std::string out;
+  for (const auto& item : items)
+    out += (out.empty() ? "" : ", ") + item.text;
+  return out;
+}
+
+void require_no_sessions(const ServiceTarget& target) {
+  const JsonValue status = call_rpc(target.endpoint, "status", JsonValue::make_object());
+  check_status_all(status);
+  const auto& jobs = status.find("active_jobs")->items;
+  if (jobs.empty()) return;
+  std::string ids;
+  for (const auto& job : jobs)
+    ids += (ids.empty() ? "" : ", ") + job.find("job_id")->text;
+  throw std::runtime_error(fmt::format(
+      "Tracked keep sessions detected. Active jobs: {}. Stop sessions first (`keep-gpu stop "
+      "--all`) or re-run with --force.",
+      ids));
+}
+
+void require_clean_stop(const ServiceTarget& target) {
+  const JsonValue result = call_rpc(target.endpoint, "stop_keep", JsonValue::make_object(),
+                                    service::client::kStopTimeout);
+  check_stop_result(result, std::nullopt);
+  std::vector<std::string> parts;
+  if (const auto& v = result.find("stopped")->items; !v.empty())
+    parts.push_back("stopped: " + join(v));
+  if (const auto& v = result.find("timed_out")->items; !v.empty()) {
+    parts.push_back("timed out: " + join(v));
+  }
+  if (const auto& v = result.find("failed")->items; !v.empty())
+    parts.push_back("failed: " + join(v));
+  if (const JsonValue* message = result.find("message"); message && !message->text.empty()) {
+    const auto trimmed = core::text::trim_python(message->text);
+    parts.push_back("message: " + (trimmed.empty() ? pyrepr(message->text) : std::string(trimmed)));
+  }
+  if (parts.empty()) return;
+  std::string joined;
+  for (const auto& part : parts)
+    joined += (joined.empty() ? "" : "; ") + part;
+  throw std::runtime_error(fmt::format(
+      "Stop sessions before stopping the service daemon. Incomplete stop_keep result ({}). "
+      "Resolve those sessions first, or use `keep-gpu service-stop --force` for an unresponsive "
+      "auto-started daemon.",
+      joined));
+}
+
+}  // namespace
+
+const CommandSpec& service_stop_spec() {
+  static const CommandSpec spec = [] {
+    CommandSpec s;
+    s.name = "service-stop";
+    s.description = "Stop local KeepGPU service daemon started by auto-start logic.";
+    OptionSpec force =
+        flag_option({"--force"}, "force",
+                    "Skip the session checks; stop the daemon if its PID record verifies.");
+    s.options = {host_option(), port_option(), force};
+    return s;
+  }();
+  return spec;
+}
+
+int run_service_stop(const RootArgs&, const ParsedOptions& options) {
+  HostPort where;
+  try {
+    where = validate_host_port(options);
+  } catch (const std::exception& e) {
+    print_error_line(e.what());
+    return 1;
+  }
+  try {
+    const ServiceTarget target = make_target(where);
+    const std::string url = fmt::format("http://{}:{}/", target.host, target.port);
+    StopDaemonOptions stop;
+    stop.term_timeout = kTermTimeout;
+    if (target.tcp) stop.expected_endpoint = std::make_pair(target.host, target.port);
+    if (options.given("force")) {
+      if (!stop_daemon(target.paths, stop)) {
+        print_error_line(kNoDaemon);
+        return 1;
+      }
+      print_line("Force-stopped KeepGPU service daemon at " + url);
+      return 0;
+    }
+    try {
+      require_no_sessions(target);
+    } catch (const ServiceError& e) {
+      if (e.kind() != ServiceError::Kind::unreachable) throw;
+      throw std::runtime_error(fmt::format(
+          "KeepGPU service is unavailable at {}. Non-force service-stop must verify no tracked "
+          "keep sessions before stopping the daemon. For an unresponsive auto-started daemon, run "
+          "`keep-gpu service-stop --force`.",
+          target.label()));
+    }
+    require_clean_stop(target);
+    require_no_sessions(target);
+    if (!stop_daemon(target.paths, stop)) {
+      print_error_line(kNoDaemon);
+      return 1;
+    }
+    print_line("Stopped KeepGPU service daemon at " + url);
+    return 0;
+  } catch (const std::exception& e) {
+    print_error_line(e.what());
+    return 1;
+  }
+}
+
+}  // namespace keepgpu::cli

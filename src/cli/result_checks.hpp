@@ -1,0 +1,19 @@
+// Validation of the service's method results before the CLI trusts or prints them
+// (spec/cli.md §5.6). Each check throws a response ServiceError with the spec's message and never
+// alters the result.
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include "cli/json_value.hpp"
+
+namespace keepgpu::cli {
+
+void check_start_result(const JsonValue& result, const std::optional<std::string>& requested_id);
+void check_status_all(const JsonValue& result);
+void check_status_one(const JsonValue& result, const std::string& requested_id);
+void check_stop_result(const JsonValue& result, const std::optional<std::string>& requested_id);
+void check_list_gpus(const JsonValue& result);
+
+}  // namespace keepgpu::cli

@@ -1,0 +1,157 @@
+#include "cli/service_call.hpp"
+
+#include <fmt/format.h>
+
+#include "cli/json_print.hpp"
+#include "core/strict_json.hpp"
+#include "core/text.hpp"
+
+namespace keepgpu::cli {
+namespace client = service::client;
+
+namespace {
+
+constexpr const char* kPrefix = "Malformed JSON-RPC response: ";
+
+[[noreturn]] void malformed(const char* detail) {
+  throw_response_error(std::string(kPrefix) + detail);
+}
+
+// Python's bytes.decode("utf-8", "replace").
+std::string decode_replacing(std::string_view bytes) {
+  std::string out;
+  std::size_t pos = 0;
+  while (pos < bytes.size()) {
+    const std::size_t start = pos;
+    if (core::text::decode_utf8(bytes, pos)) {
+      out.append(bytes.substr(start, pos - start));
+    } else {
+      out += "\xEF\xBF\xBD";
+    }
+  }
+  return out;
+}
+
+bool id_matches(const JsonValue* id, long long request_id) {
+  return id != nullptr && id->is_integer() && id->text == std::to_string(request_id);
+}
+
+}  // namespace
+
+void throw_response_error(const std::string& message) {
+  throw ServiceError(ServiceError::Kind::response, message);
+}
+
+JsonValue decode_body(const std::string& body, const std::string& url) {
+  if (body.empty()) return JsonValue::make_object();
+  if (!core::text::is_valid_utf8(body)) {
+    throw_response_error(fmt::format("Invalid UTF-8 response from service endpoint: {}", url));
+  }
+  try {
+    core::StrictJsonOptions options;
+    options.duplicate_keys = core::DuplicateKeys::last_wins;
+    options.max_depth = 512;
+    core::parse_strict_json(body, options);
+    return parse_ordered_json(body);
+  } catch (const std::exception&) {
+    throw_response_error(fmt::format("Non-JSON response from service endpoint: {}", url));
+  }
+}
+
+JsonValue check_envelope(const JsonValue& response, long long request_id) {
+  if (!response.is_object()) malformed("response must be an object");
+  const JsonValue* version = response.find("jsonrpc");
+  if (version == nullptr || !version->is_string() || version->text != "2.0") {
+    malformed("jsonrpc must be 2.0");
+  }
+  const JsonValue* error = response.find("error");
+  const JsonValue* result = response.find("result");
+  const JsonValue* id = response.find("id");
+  if (error != nullptr && result != nullptr) {
+    malformed("both error and result members are present");
+  }
+  if (error != nullptr) {
+    if (!error->is_object()) malformed("error must be an object");
+    if (id == nullptr) malformed("missing id");
+    if (!id_matches(id, request_id)) malformed("mismatched id");
+    const JsonValue* code = error->find("code");
+    if (code == nullptr || !code->is_integer()) malformed("error.code must be an integer");
+    const JsonValue* message = error->find("message");
+    if (message == nullptr || !message->is_string()) malformed("error.message must be a string");
+    throw ServiceError(ServiceError::Kind::rpc, message->text, code->as_int64());
+  }
+  if (!id_matches(id, request_id)) malformed("mismatched id");
+  if (result == nullptr) malformed("missing result");
+  if (!result->is_object()) malformed("result must be an object");
+  return *result;
+}
+
+JsonValue call_rpc(const client::Endpoint& endpoint, std::string_view method,
+                   const JsonValue& params, std::chrono::milliseconds timeout) {
+  const std::string url = endpoint.url("/rpc");
+  const long long id = client::next_rpc_id();
+  client::Response response;
+  try {
+    response = client::post_rpc(endpoint, method, dumps_compact(params), id, timeout);
+  } catch (const client::Unreachable& e) {
+    throw ServiceError(ServiceError::Kind::unreachable,
+                       fmt::format("Cannot reach KeepGPU service at {}: {}", url, e.what()));
+  } catch (const client::ProtocolError& e) {
+    throw_response_error(fmt::format("Service HTTP error: {}", e.what()));
+  }
+  if (response.status < 200 || response.status > 299) {
+    if (response.body.empty()) {
+      throw_response_error(
+          fmt::format("Service HTTP error: HTTP Error {}: {}", response.status, response.reason));
+    }
+    throw_response_error(fmt::format("Service HTTP error: {}", decode_replacing(response.body)));
+  }
+  return check_envelope(decode_body(response.body, url), id);
+}
+
+bool service_healthy(const client::Endpoint& endpoint, std::chrono::milliseconds timeout) {
+  try {
+    const auto response = client::get_health(endpoint, timeout);
+    if (response.status < 200 || response.status > 299) return false;
+    const JsonValue body = decode_body(response.body, endpoint.url("/health"));
+    if (!body.is_object()) return false;
+    const JsonValue* ok = body.find("ok");
+    return ok != nullptr && ok->truthy();
+  } catch (const std::exception&) {
+    return false;
+  }
+}
+
+std::string pyrepr(std::string_view utf8) {
+  const bool has_single = utf8.find('\'') != std::string_view::npos;
+  const bool has_double = utf8.find('"') != std::string_view::npos;
+  const char quote = (has_single && !has_double) ? '"' : '\'';
+  std::string out(1, quote);
+  std::size_t pos = 0;
+  while (pos < utf8.size()) {
+    const std::size_t start = pos;
+    const auto cp = core::text::decode_utf8(utf8, pos);
+    if (!cp) {
+      out += fmt::format("\\x{:02x}", static_cast<unsigned char>(utf8[start]));
+      continue;
+    }
+    const char32_t c = *cp;
+    if (c == static_cast<char32_t>(quote) || c == '\\') {
+      out += '\\';
+      out += static_cast<char>(c);
+    } else if (c == '\n') {
+      out += "\\n";
+    } else if (c == '\r') {
+      out += "\\r";
+    } else if (c == '\t') {
+      out += "\\t";
+    } else if (c < 0x20 || (c >= 0x7F && c <= 0xA0) || c == 0xAD) {
+      out += fmt::format("\\x{:02x}", static_cast<unsigned>(c));
+    } else {
+      out.append(utf8.substr(start, pos - start));
+    }
+  }
+  return out + quote;
+}
+
+}  // namespace keepgpu::cli

@@ -1,0 +1,49 @@
+// What the service subcommands share: the --host/--port options and how they pick the transport
+// (design.md Decision 12), the output helpers for the two output styles (human lines and the
+// JSON commands' objects, spec/cli.md §4), and usage errors.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "cli/daemon_control.hpp"
+#include "cli/json_value.hpp"
+#include "cli/root_args.hpp"
+#include "cli/subcommand_args.hpp"
+
+namespace keepgpu::cli {
+
+// The --host and --port option specs with their help texts.
+OptionSpec host_option(const std::string& help_suffix = "");
+OptionSpec port_option(const std::string& help_suffix = "");
+
+// Host then port (spec/cli.md §3.10), validated; throws keepgpu::ValueError with the spec text.
+struct HostPort {
+  std::string host = "127.0.0.1";
+  int port = 8765;
+  bool explicit_tcp = false;  // --host or --port was given
+};
+HostPort validate_host_port(const ParsedOptions& options);
+
+// The endpoint for a validated HostPort: the Unix socket in the runtime directory, or TCP with the
+// token. Throws service::runtime::RuntimeDirError when the runtime directory is unsafe.
+ServiceTarget make_target(const HostPort& where);
+
+// stdout: one human line.
+void print_line(std::string_view line);
+// stdout: "Error: {message}".
+void print_error_line(std::string_view message);
+// stdout: the JSON object in json.dumps(indent=2) form. A number that JSON cannot carry (1e999)
+// prints the Non-JSON error naming `url` instead; returns false then.
+bool print_json(const JsonValue& value, const std::string& url);
+// stdout: {"error": message}.
+void print_json_error(std::string_view message);
+
+// stderr: a subcommand usage error; returns 2.
+int subcommand_usage_error(const std::string& command, const std::string& message);
+
+// Root options worth passing to a spawned daemon (--log-level, --log-format).
+std::vector<std::string> daemon_root_args(const RootArgs& root);
+
+}  // namespace keepgpu::cli
