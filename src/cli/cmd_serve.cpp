@@ -16,10 +16,13 @@
 #include "cli/commands.hpp"
 #include "cli/service_common.hpp"
 #include "cli/signals.hpp"
+#include "cli/version.hpp"
 #include "core/log.hpp"
 #include "core/text.hpp"
 #include "service/api.hpp"
 #include "service/http/server.hpp"
+#include "service/jsonrpc.hpp"
+#include "service/mcp/protocol.hpp"
 #include "service/runtime_dir.hpp"
 #include "service/session_manager.hpp"
 
@@ -159,6 +162,9 @@ int run_serve(const RootArgs&, const ParsedOptions& options) {
 
   service::SessionManager sessions(timeouts);
   service::Api api(sessions);
+  // One JSON-RPC method table for /rpc, POST / and /mcp: the direct methods plus MCP's.
+  auto rpc = std::make_shared<service::jsonrpc::Dispatcher>(api);
+  service::mcp::register_methods(*rpc, api, {"keepgpu", "KeepGPU", kVersion});
   // We hold serve.lock, so a socket file left here belongs to a dead service.
   ::unlink(paths.socket.c_str());
   service::http::ServerOptions server_options;
@@ -166,7 +172,7 @@ int run_serve(const RootArgs&, const ParsedOptions& options) {
   if (tcp) server_options.tcp_host = where.host;
   server_options.tcp_port = where.port;
   server_options.token = token;
-  auto server = std::make_unique<service::http::Server>(api, server_options);
+  auto server = std::make_unique<service::http::Server>(api, server_options, rpc);
   bool listening_tcp = tcp;
   try {
     server->start();
@@ -180,7 +186,7 @@ int run_serve(const RootArgs&, const ParsedOptions& options) {
     server.reset();
     ::unlink(paths.socket.c_str());
     server_options.tcp_host.reset();
-    server = std::make_unique<service::http::Server>(api, server_options);
+    server = std::make_unique<service::http::Server>(api, server_options, rpc);
     listening_tcp = false;
     try {
       server->start();
