@@ -50,6 +50,11 @@ class Api {
   SessionManager& sessions() { return sessions_; }
 
  private:
+  // The listing as checked §9.1 records; ApiError -32000 (type
+  // "DeviceEnumerationUnavailableError") when the devices cannot be enumerated, -32603 when the
+  // lister fails otherwise or returns a malformed listing.
+  nlohmann::json gpu_records();
+
   SessionManager& sessions_;
   GpuLister lister_;
 };

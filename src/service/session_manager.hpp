@@ -3,6 +3,11 @@
 // stop-one and stop-all with upstream's snapshot and timeout semantics, late release results and
 // shutdown. One lock guards the registry; no keeper call is made while holding it. Transports
 // never hold lifecycle logic: they call Api, which calls this.
+//
+// Every keeper call that can block (building and starting a group, releasing it) runs on a
+// background thread and the caller waits a bounded time (design.md Decision 5), so no request is
+// ever stuck behind a hung driver. Late results are applied only to the very object they belong
+// to (generation numbers, not job ids, identify reservations and sessions).
 #pragma once
 
 #include <chrono>
@@ -11,6 +16,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -19,11 +25,24 @@
 
 namespace keepgpu::service {
 
+// The texts status and stop report for a release (or a start) that outlived its wait.
+inline constexpr const char* kReleaseTimedOutMessage =
+    "Timed out while stopping session; release continues in background.";
+inline constexpr const char* kStopTimedOutMessage =
+    "Timed out while stopping some sessions; release continues in background.";
+inline constexpr const char* kStopFailedMessage =
+    "Some sessions failed to stop; inspect status for details.";
+inline constexpr const char* kJobNotFoundMessage = "job_id not found";
+
 struct SessionTimeouts {
   // How long a stop waits for a starting session to settle (upstream STARTUP_STOP_WAIT).
   std::chrono::milliseconds startup_stop_wait{10000};
   // How long a stop waits for a release before reporting timed_out (upstream RELEASE_TIMEOUT).
   std::chrono::milliseconds release_timeout{10000};
+  // How long start_keep waits for the group to be built and started (upstream has none; design.md
+  // Decision 5). On expiry the start fails with -32603, the id is free again at once, and the
+  // group is released in the background when its start finally returns.
+  std::chrono::milliseconds start_timeout{60000};
 };
 
 // What a start needs; validated by Api before it gets here.
@@ -46,18 +65,22 @@ struct StopResult {
   std::vector<std::string> failed;
   std::vector<std::pair<std::string, std::string>> errors;  // id -> message, in `failed` order
   std::optional<std::string> message;
-  nlohmann::json to_json() const;  // keys in upstream order
+  // {"stopped", "timed_out", "failed", "errors", "message"?}. nlohmann::json objects sort their
+  // keys, so the order on the wire is alphabetical; clients compare parsed JSON (spec §2.2).
+  nlohmann::json to_json() const;
 };
 
 class SessionManager {
  public:
-  explicit SessionManager(SessionTimeouts timeouts = {}, GroupFactory factory = default_group_factory());
-  ~SessionManager();  // runs shutdown()
+  explicit SessionManager(SessionTimeouts timeouts = {},
+                          GroupFactory factory = default_group_factory());
+  ~SessionManager();  // runs shutdown(), then waits (bounded) for background work to finish
   SessionManager(const SessionManager&) = delete;
   SessionManager& operator=(const SessionManager&) = delete;
 
   // Reserves the id (ApiError -32602 "job_id <id> already exists"), builds and starts the group
-  // outside the lock, registers the session. Returns the job id. Errors map per spec §5.1 step 7.
+  // on a background thread, registers the session. Returns the job id. Errors map per spec §5.1
+  // step 7 (ApiError -32602 / -32000 / -32603); a start that outlives start_timeout is -32603.
   std::string start(StartRequest request);
   StopResult stop(const std::string& job_id);
   StopResult stop_all();
@@ -69,10 +92,17 @@ class SessionManager {
   void shutdown();
   // Number of sessions and reservations (for tests and the daemon's idle checks).
   std::size_t size() const;
+  // True when the id is reserved by a start in progress or registered in any state (REST create
+  // checks this before it lists GPUs; start() checks again atomically).
+  bool contains(const std::string& job_id) const;
+
+  const SessionTimeouts& timeouts() const noexcept { return timeouts_; }
+
+  struct Core;  // the registry, shared with background threads so it outlives late work
 
  private:
-  struct Impl;
-  std::unique_ptr<Impl> impl_;
+  SessionTimeouts timeouts_;
+  std::shared_ptr<Core> core_;
 };
 
 }  // namespace keepgpu::service

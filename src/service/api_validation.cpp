@@ -1,0 +1,187 @@
+#include "service/api_validation.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+
+#include "core/errors.hpp"
+#include "core/gpu_ids.hpp"
+#include "core/identifiers.hpp"
+#include "core/interval.hpp"
+#include "core/thresholds.hpp"
+#include "core/vram.hpp"
+
+namespace keepgpu::service {
+namespace {
+
+constexpr const char* kJobIdMessage = "job_id must be a URL-path-safe non-empty string";
+
+// The defaults of §5.1, as status echoes them when the caller omitted the field.
+constexpr int kDefaultInterval = 300;
+constexpr const char* kDefaultVram = "1GiB";
+
+std::string message_of(const std::exception& e) {
+  return e.what();
+}
+
+// Runs one validator and turns its input errors into -32602, so the first failing field decides.
+template <typename F>
+auto as_invalid_params(F&& validate) {
+  try {
+    return validate();
+  } catch (const ValueError& e) {
+    throw ApiError(kInvalidParams, message_of(e), "ValueError");
+  } catch (const TypeError& e) {
+    throw ApiError(kInvalidParams, message_of(e), "TypeError");
+  }
+}
+
+std::string validated_job_id(const nlohmann::json& value) {
+  if (!value.is_string() || !core::is_valid_job_id(value.get_ref<const std::string&>())) {
+    throw ApiError(kInvalidParams, kJobIdMessage, "ValueError");
+  }
+  return value.get<std::string>();
+}
+
+}  // namespace
+
+std::vector<std::string> unknown_names(const nlohmann::json& object,
+                                       std::span<const std::string_view> allowed) {
+  std::vector<std::string> unknown;
+  if (!object.is_object()) return unknown;
+  for (const auto& item : object.items()) {
+    if (std::find(allowed.begin(), allowed.end(), item.key()) == allowed.end()) {
+      unknown.push_back(item.key());
+    }
+  }
+  std::sort(unknown.begin(), unknown.end());
+  return unknown;
+}
+
+void check_param_names(std::string_view method, const nlohmann::json& params,
+                       std::span<const std::string_view> allowed) {
+  if (!params.is_object()) throw ApiError(kInvalidParams, "params must be an object", "TypeError");
+  const auto unknown = unknown_names(params, allowed);
+  if (unknown.empty()) return;
+  std::string names;
+  for (const auto& name : unknown) {
+    if (!names.empty()) names += ", ";
+    names += name;
+  }
+  throw ApiError(kInvalidParams, fmt::format("Unknown params for {}: {}", method, names),
+                 "ValueError");
+}
+
+StartRequest validate_start_params(const nlohmann::json& params) {
+  StartRequest request;
+  nlohmann::json gpu_ids = nullptr;
+  if (auto it = params.find("gpu_ids"); it != params.end() && !it->is_null()) {
+    request.options.gpu_ids = as_invalid_params([&] { return core::validate_gpu_ids_json(*it); });
+    gpu_ids = *it;
+  }
+
+  nlohmann::json interval = kDefaultInterval;
+  if (auto it = params.find("interval"); it != params.end()) {
+    const core::Interval checked =
+        as_invalid_params([&] { return core::validate_interval_json(*it); });
+    request.options.interval_seconds = checked.seconds();
+    interval = *it;
+  } else {
+    request.options.interval_seconds = kDefaultInterval;
+  }
+
+  int busy_threshold = core::kDefaultBusyThreshold;
+  if (auto it = params.find("busy_threshold"); it != params.end()) {
+    busy_threshold = as_invalid_params([&] { return core::validate_busy_threshold_json(*it); });
+  }
+  request.options.busy_threshold = busy_threshold;
+
+  nlohmann::json vram = kDefaultVram;
+  if (auto it = params.find("vram"); it != params.end()) {
+    as_invalid_params([&] { return core::parse_vram_elements_json(*it); });
+    vram = *it;
+    // The keeper parses text; an integer byte count is the same amount without a unit.
+    request.options.vram = it->is_string() ? it->get<std::string>() : it->dump();
+  } else {
+    request.options.vram = kDefaultVram;
+  }
+
+  if (auto it = params.find("job_id"); it != params.end() && !it->is_null()) {
+    request.job_id = validated_job_id(*it);
+  }
+
+  request.params = nlohmann::json::object();
+  request.params["gpu_ids"] = std::move(gpu_ids);
+  request.params["vram"] = std::move(vram);
+  request.params["interval"] = std::move(interval);
+  request.params["busy_threshold"] = busy_threshold;
+  return request;
+}
+
+std::optional<std::string> job_id_param(const nlohmann::json& params) {
+  auto it = params.find("job_id");
+  if (it == params.end() || it->is_null()) return std::nullopt;
+  return validated_job_id(*it);
+}
+
+ApiError to_api_error(std::exception_ptr error) {
+  try {
+    std::rethrow_exception(error);
+  } catch (const ApiError& e) {
+    return e;
+  } catch (const ControllerStartupUnavailable& e) {
+    // A marker base: the text lives in the std::exception half of the concrete error.
+    const auto* std_error = dynamic_cast<const std::exception*>(&e);
+    return ApiError(kStartupUnavailable,
+                    std_error ? std_error->what() : "GPU session startup is unavailable",
+                    "SessionStartupUnavailable");
+  } catch (const DeviceEnumerationUnavailableError& e) {
+    return ApiError(kStartupUnavailable, e.what(), "SessionStartupUnavailable");
+  } catch (const ValueError& e) {
+    return ApiError(kInvalidParams, e.what(), "ValueError");
+  } catch (const TypeError& e) {
+    return ApiError(kInvalidParams, e.what(), "TypeError");
+  } catch (const std::exception& e) {
+    return ApiError(kInternalError, e.what(), "RuntimeError");
+  } catch (...) {
+    return ApiError(kInternalError, "unknown error", "RuntimeError");
+  }
+}
+
+std::string python_str_repr(std::string_view text) {
+  // Python prefers single quotes and switches to double quotes only to avoid escaping a quote.
+  const bool has_single = text.find('\'') != std::string_view::npos;
+  const bool has_double = text.find('"') != std::string_view::npos;
+  const char quote = has_single && !has_double ? '"' : '\'';
+  std::string out(1, quote);
+  for (const char c : text) {
+    const auto byte = static_cast<unsigned char>(c);
+    if (c == quote || c == '\\') {
+      out += '\\';
+      out += c;
+    } else if (c == '\n') {
+      out += "\\n";
+    } else if (c == '\r') {
+      out += "\\r";
+    } else if (c == '\t') {
+      out += "\\t";
+    } else if (byte < 0x20 || byte == 0x7f) {
+      out += fmt::format("\\x{:02x}", byte);
+    } else {
+      out += c;  // printable ASCII, and UTF-8 text, which Python 3 shows as is
+    }
+  }
+  out += quote;
+  return out;
+}
+
+std::string python_str_list_repr(const std::vector<std::string>& items) {
+  std::string out = "[";
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    if (i > 0) out += ", ";
+    out += python_str_repr(items[i]);
+  }
+  return out + "]";
+}
+
+}  // namespace keepgpu::service

@@ -1,0 +1,711 @@
+#include "service/session_manager.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <condition_variable>
+#include <mutex>
+#include <thread>
+
+#include "core/errors.hpp"
+#include "core/gpu_ids.hpp"
+#include "core/identifiers.hpp"
+#include "core/log.hpp"
+#include "service/api_error.hpp"
+#include "service/api_validation.hpp"
+
+namespace keepgpu::service {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+const std::shared_ptr<spdlog::logger>& logger() {
+  static const auto lg = log::get("keep_gpu.mcp.server");
+  return lg;
+}
+
+// A deadline `wait` from now. Waits are capped (a century) so that huge configured timeouts can
+// never overflow the clock's arithmetic inside the condition variable.
+Clock::time_point deadline_after(std::chrono::milliseconds wait) {
+  constexpr auto kCap = std::chrono::hours(24 * 365 * 100);
+  const auto bounded = std::clamp<std::chrono::milliseconds>(
+      wait, std::chrono::milliseconds(0),
+      std::chrono::duration_cast<std::chrono::milliseconds>(kCap));
+  return Clock::now() + bounded;
+}
+
+std::string message_of(const std::exception_ptr& error) {
+  try {
+    std::rethrow_exception(error);
+  } catch (const std::exception& e) {
+    return e.what();
+  } catch (...) {
+    return "unknown error";
+  }
+}
+
+std::string id_list(const std::vector<std::string>& ids) {
+  return python_str_list_repr(ids);
+}
+
+std::string gpu_list_text(const keeper::GroupOptions& options) {
+  return options.gpu_ids ? core::format_id_list(*options.gpu_ids) : "None";
+}
+
+enum class State { active, runtime_failed, stopping, stop_failed };
+
+const char* to_text(State state) {
+  switch (state) {
+    case State::active:
+      return "active";
+    case State::runtime_failed:
+      return "runtime_failed";
+    case State::stopping:
+      return "stopping";
+    case State::stop_failed:
+      return "stop_failed";
+  }
+  return "active";
+}
+
+struct Session {
+  std::uint64_t generation = 0;  // identity: a reused job id gets a new generation
+  std::string job_id;
+  nlohmann::json params;
+  std::shared_ptr<keeper::KeeperGroup> group;
+  State state = State::active;
+  std::optional<std::string> last_error;
+};
+
+struct Reservation {
+  std::uint64_t generation = 0;
+  std::string job_id;
+  nlohmann::json params;
+  bool pending_stop = false;  // a stop gave up waiting; release as soon as the start returns
+  bool settled = false;       // the start returned, or its caller gave up waiting
+  bool abandoned = false;     // the caller gave up (start timeout): never register the session
+  std::exception_ptr error;   // why the start failed
+  std::shared_ptr<Session> produced;  // the session registered from this reservation
+};
+
+// One release of one session. The release thread applies its own result to the registry, so a
+// result is applied exactly once whether or not anyone is still waiting for it.
+struct ReleaseTask {
+  bool done = false;
+  bool waiter_gave_up = false;  // the result is "late" (§6.8)
+  bool pending_stop = false;    // nobody ever waited: a session registered from a pending stop
+  bool quiet = false;           // shutdown: no informational logs
+  std::optional<std::string> error;
+};
+
+enum class Outcome { released, failed, timed_out };
+
+struct TargetOutcome {
+  Outcome outcome = Outcome::released;
+  std::string error;
+};
+
+void add_message(StopResult& result) {
+  if (!result.timed_out.empty() && !result.failed.empty()) {
+    result.message = std::string(kStopTimedOutMessage) + " " + kStopFailedMessage;
+  } else if (!result.timed_out.empty()) {
+    result.message = kStopTimedOutMessage;
+  } else if (!result.failed.empty()) {
+    result.message = kStopFailedMessage;
+  }
+}
+
+nlohmann::json record(const std::string& job_id, const nlohmann::json& params, const char* state,
+                      const std::optional<std::string>& last_error) {
+  nlohmann::json out = nlohmann::json::object();
+  out["job_id"] = job_id;
+  out["params"] = params;  // a copy: callers can never reach the registry's values
+  out["state"] = state;
+  out["last_error"] = last_error ? nlohmann::json(*last_error) : nlohmann::json(nullptr);
+  return out;
+}
+
+nlohmann::json reservation_record(const Reservation& reservation) {
+  return record(reservation.job_id, reservation.params,
+                reservation.pending_stop ? "stopping" : "starting",
+                reservation.pending_stop ? std::optional<std::string>(kReleaseTimedOutMessage)
+                                         : std::nullopt);
+}
+
+nlohmann::json session_record(const Session& session) {
+  return record(session.job_id, session.params, to_text(session.state), session.last_error);
+}
+
+}  // namespace
+
+struct SessionManager::Core : std::enable_shared_from_this<Core> {
+  Core(SessionTimeouts t, GroupFactory f) : timeouts(t), factory(std::move(f)) {}
+
+  const SessionTimeouts timeouts;
+  const GroupFactory factory;
+
+  mutable std::mutex mutex;
+  // Broadcast whenever a reservation settles, a release finishes or a background thread exits.
+  std::condition_variable changed;
+  std::vector<std::shared_ptr<Reservation>> reservations;  // reservation order
+  std::vector<std::shared_ptr<Session>> sessions;          // registration order
+  std::uint64_t next_generation = 1;
+  std::size_t workers = 0;  // background threads still running
+
+  // --- helpers; the caller holds `mutex` ---
+  std::shared_ptr<Reservation> reservation_for(const std::string& job_id) const {
+    for (const auto& r : reservations) {
+      if (r->job_id == job_id) return r;
+    }
+    return nullptr;
+  }
+  std::shared_ptr<Session> session_for(const std::string& job_id) const {
+    for (const auto& s : sessions) {
+      if (s->job_id == job_id) return s;
+    }
+    return nullptr;
+  }
+  // True when the registry still holds this very session, not a later one under the same id.
+  bool registered(const Session& session) const {
+    const auto current = session_for(session.job_id);
+    return current && current->generation == session.generation;
+  }
+  void unregister(const Session& session) {
+    std::erase_if(sessions, [&](const auto& s) { return s->generation == session.generation; });
+  }
+  void remove_reservation(const Reservation& reservation) {
+    std::erase_if(reservations,
+                  [&](const auto& r) { return r->generation == reservation.generation; });
+  }
+
+  // Runs `work` on a detached thread that keeps the registry alive; counted in `workers` so the
+  // destructor can wait for background work (bounded). Must be called without `mutex` held.
+  void spawn(std::function<void()> work) {
+    {
+      std::lock_guard lock(mutex);
+      ++workers;
+    }
+    try {
+      std::thread([self = shared_from_this(), work = std::move(work)]() mutable {
+        try {
+          work();
+        } catch (const std::exception& e) {
+          KG_ERROR(logger(), "Session background task failed: {}", e.what());
+        } catch (...) {
+          KG_ERROR(logger(), "Session background task failed");
+        }
+        work = nullptr;  // drop the groups it holds before reporting the thread as done
+        std::lock_guard lock(self->mutex);
+        --self->workers;
+        self->changed.notify_all();
+      }).detach();
+    } catch (...) {
+      std::lock_guard lock(mutex);
+      --workers;
+      throw;
+    }
+  }
+
+  std::string start(StartRequest request);
+  void run_start(const std::shared_ptr<Reservation>& reservation,
+                 const keeper::GroupOptions& options);
+  StopResult stop_one(const std::string& job_id, bool quiet);
+  StopResult stop_all(bool quiet);
+  std::vector<TargetOutcome> release_all(const std::vector<std::shared_ptr<Session>>& targets,
+                                         bool quiet);
+  void run_release(const std::shared_ptr<Session>& session,
+                   const std::shared_ptr<ReleaseTask>& task);
+  void probe(const std::vector<std::shared_ptr<Session>>& candidates);
+  nlohmann::json status_all();
+  nlohmann::json status_one(const std::string& job_id);
+};
+
+// ---- start ----
+
+std::string SessionManager::Core::start(StartRequest request) {
+  const std::string job_id = request.job_id ? *request.job_id : core::generate_job_id();
+  auto reservation = std::make_shared<Reservation>();
+  {
+    // Check and reservation are one step, so a duplicate arriving during a slow start is
+    // rejected before a second controller is ever built.
+    std::lock_guard lock(mutex);
+    if (reservation_for(job_id) || session_for(job_id)) {
+      throw ApiError(kInvalidParams, fmt::format("job_id {} already exists", job_id), "ValueError");
+    }
+    reservation->generation = next_generation++;
+    reservation->job_id = job_id;
+    reservation->params = std::move(request.params);
+    reservations.push_back(reservation);
+  }
+
+  try {
+    spawn([this, reservation, options = std::move(request.options)] {
+      run_start(reservation, options);
+    });
+  } catch (const std::exception& e) {
+    std::lock_guard lock(mutex);
+    remove_reservation(*reservation);
+    reservation->settled = true;
+    changed.notify_all();
+    throw ApiError(kInternalError, fmt::format("Unable to start session worker: {}", e.what()));
+  }
+
+  std::unique_lock lock(mutex);
+  changed.wait_until(lock, deadline_after(timeouts.start_timeout),
+                     [&] { return reservation->settled; });
+  if (!reservation->settled) {
+    // Give the id back at once; the start thread releases whatever it eventually builds.
+    const std::string text = fmt::format(
+        "Session startup did not complete within {:.1f}s; the GPUs are released in the "
+        "background once it returns",
+        std::chrono::duration<double>(timeouts.start_timeout).count());
+    reservation->abandoned = true;
+    reservation->settled = true;
+    reservation->error = std::make_exception_ptr(RuntimeError(text));
+    remove_reservation(*reservation);
+    changed.notify_all();
+    lock.unlock();
+    KG_ERROR(logger(), "Failed to start keep session {}: {}", job_id, text);
+    throw ApiError(kInternalError, text);
+  }
+  if (reservation->error) {
+    const std::exception_ptr error = reservation->error;
+    lock.unlock();
+    throw to_api_error(error);
+  }
+  return job_id;
+}
+
+void SessionManager::Core::run_start(const std::shared_ptr<Reservation>& reservation,
+                                     const keeper::GroupOptions& options) {
+  std::shared_ptr<keeper::KeeperGroup> group;
+  std::exception_ptr error;
+  try {
+    group = factory(options);
+    if (!group) throw RuntimeError("no GPU controller was created for the session");
+    group->keep();
+  } catch (...) {
+    error = std::current_exception();
+  }
+
+  std::shared_ptr<Session> release_now;  // registered from a pending stop
+  bool abandoned = false;
+  {
+    std::lock_guard lock(mutex);
+    abandoned = reservation->abandoned;
+    if (!abandoned) {
+      remove_reservation(*reservation);
+      reservation->settled = true;
+      if (error) {
+        reservation->error = error;
+      } else {
+        auto session = std::make_shared<Session>();
+        session->generation = next_generation++;
+        session->job_id = reservation->job_id;
+        session->params = reservation->params;
+        session->group = group;
+        if (reservation->pending_stop) {
+          session->state = State::stopping;
+          session->last_error = kReleaseTimedOutMessage;
+          release_now = session;
+        }
+        sessions.push_back(session);
+        reservation->produced = session;
+      }
+      changed.notify_all();
+    }
+  }
+
+  const std::string& job_id = reservation->job_id;
+  if (error) {
+    KG_WARN(logger(), "Failed to start keep session {}: {}", job_id, message_of(error));
+    return;  // the failed group (already rolled back by keep()) is destroyed outside the lock
+  }
+  if (abandoned) {
+    try {
+      group->release();
+      KG_INFO(logger(), "Released keep session {} after its start timed out", job_id);
+    } catch (const std::exception& e) {
+      KG_WARN(logger(), "Release after timed-out start of keep session {} failed: {}", job_id,
+              e.what());
+    }
+    return;
+  }
+  KG_INFO(logger(), "Started keep session {} on GPUs {}", job_id, gpu_list_text(options));
+  if (release_now) {
+    // Already on a background thread: release here, through the same path as any stop.
+    auto task = std::make_shared<ReleaseTask>();
+    task->waiter_gave_up = true;
+    task->pending_stop = true;
+    run_release(release_now, task);
+  }
+}
+
+// ---- release ----
+
+void SessionManager::Core::run_release(const std::shared_ptr<Session>& session,
+                                       const std::shared_ptr<ReleaseTask>& task) {
+  std::optional<std::string> error;
+  try {
+    session->group->release();
+  } catch (const std::exception& e) {
+    error = e.what();
+  } catch (...) {
+    error = "unknown error";
+  }
+  bool late = false;
+  bool quiet = false;
+  {
+    std::lock_guard lock(mutex);
+    task->done = true;
+    task->error = error;
+    late = task->waiter_gave_up;
+    quiet = task->quiet;
+    if (registered(*session) && session->state == State::stopping) {
+      if (!error) {
+        unregister(*session);
+      } else {
+        session->state = State::stop_failed;
+        session->last_error = *error;
+      }
+    }
+    changed.notify_all();
+  }
+  if (task->pending_stop) {
+    if (!error) {
+      KG_INFO(logger(), "Stopped keep session {}", session->job_id);
+    } else {
+      KG_ERROR(logger(), "Failed to stop keep session {}: {}", session->job_id, *error);
+    }
+  } else if (late) {
+    if (!error) {
+      if (!quiet)
+        KG_INFO(logger(), "Completed delayed release for keep session {}", session->job_id);
+    } else {
+      KG_WARN(logger(), "Delayed release failed for keep session {}: {}", session->job_id, *error);
+    }
+  }
+}
+
+std::vector<TargetOutcome> SessionManager::Core::release_all(
+    const std::vector<std::shared_ptr<Session>>& targets, bool quiet) {
+  // Every release runs on its own thread at once (parallel, §6.6 step 5); the caller waits for
+  // all of them against one deadline, which is each release's own timeout.
+  std::vector<std::shared_ptr<ReleaseTask>> tasks;
+  tasks.reserve(targets.size());
+  for (const auto& target : targets) {
+    auto task = std::make_shared<ReleaseTask>();
+    task->quiet = quiet;
+    tasks.push_back(task);
+    try {
+      spawn([this, target, task] { run_release(target, task); });
+    } catch (const std::exception& e) {
+      std::lock_guard lock(mutex);
+      task->done = true;
+      task->error = fmt::format("Unable to start release worker: {}", e.what());
+      if (registered(*target) && target->state == State::stopping) {
+        target->state = State::stop_failed;
+        target->last_error = task->error;
+      }
+    }
+  }
+
+  std::vector<TargetOutcome> outcomes(targets.size());
+  std::unique_lock lock(mutex);
+  changed.wait_until(lock, deadline_after(timeouts.release_timeout), [&] {
+    return std::all_of(tasks.begin(), tasks.end(), [](const auto& t) { return t->done; });
+  });
+  for (std::size_t i = 0; i < targets.size(); ++i) {
+    auto& task = *tasks[i];
+    if (task.done) {
+      outcomes[i] = task.error ? TargetOutcome{Outcome::failed, *task.error}
+                               : TargetOutcome{Outcome::released, {}};
+      continue;
+    }
+    // Decided under the lock: a result that landed first would have set `done`, so a late
+    // failure that wins the race is never overwritten by the timeout text.
+    task.waiter_gave_up = true;
+    auto& target = *targets[i];
+    if (registered(target) && target.state == State::stopping) {
+      target.last_error = kReleaseTimedOutMessage;
+    }
+    outcomes[i] = TargetOutcome{Outcome::timed_out, {}};
+  }
+  return outcomes;
+}
+
+// ---- stop ----
+
+StopResult SessionManager::Core::stop_one(const std::string& job_id, bool quiet) {
+  StopResult result;
+  std::shared_ptr<Session> target;
+  std::unique_lock lock(mutex);
+  if (auto reservation = reservation_for(job_id)) {
+    // Wait for this very reservation only; a newer one under the same id does not count.
+    changed.wait_until(lock, deadline_after(timeouts.startup_stop_wait),
+                       [&] { return reservation->settled; });
+    if (!reservation->settled) {
+      reservation->pending_stop = true;
+      lock.unlock();
+      result.timed_out.push_back(job_id);
+      add_message(result);
+      if (!quiet) KG_WARN(logger(), "Timed out while stopping keep session {}", job_id);
+      return result;
+    }
+    target = reservation->produced;
+  } else {
+    target = session_for(job_id);
+  }
+  if (!target || !registered(*target)) {
+    result.message = kJobNotFoundMessage;
+    return result;
+  }
+  if (target->state == State::stopping) {
+    // A release is already in flight: never start a second one.
+    result.timed_out.push_back(job_id);
+    add_message(result);
+    return result;
+  }
+  target->state = State::stopping;
+  target->last_error.reset();
+  lock.unlock();
+
+  const TargetOutcome outcome = release_all({target}, quiet).front();
+  switch (outcome.outcome) {
+    case Outcome::released:
+      result.stopped.push_back(job_id);
+      if (!quiet) KG_INFO(logger(), "Stopped keep session {}", job_id);
+      break;
+    case Outcome::failed:
+      result.failed.push_back(job_id);
+      result.errors.emplace_back(job_id, outcome.error);
+      KG_ERROR(logger(), "Failed to stop keep session {}: {}", job_id, outcome.error);
+      break;
+    case Outcome::timed_out:
+      result.timed_out.push_back(job_id);
+      if (!quiet) KG_WARN(logger(), "Timed out while stopping keep session {}", job_id);
+      break;
+  }
+  add_message(result);
+  return result;
+}
+
+StopResult SessionManager::Core::stop_all(bool quiet) {
+  StopResult result;
+  std::unique_lock lock(mutex);
+  // The snapshot: whatever appears after this line is never touched by this stop-all.
+  const auto snapshot_reservations = reservations;
+  const auto snapshot_sessions = sessions;
+  changed.wait_until(lock, deadline_after(timeouts.startup_stop_wait), [&] {
+    return std::all_of(snapshot_reservations.begin(), snapshot_reservations.end(),
+                       [](const auto& r) { return r->settled; });
+  });
+  for (const auto& reservation : snapshot_reservations) {
+    if (reservation->settled) continue;
+    reservation->pending_stop = true;
+    result.timed_out.push_back(reservation->job_id);
+  }
+
+  std::vector<std::shared_ptr<Session>> targets;
+  for (const auto& session : snapshot_sessions) {
+    if (registered(*session)) targets.push_back(session);
+  }
+  for (const auto& reservation : snapshot_reservations) {
+    if (reservation->settled && reservation->produced && registered(*reservation->produced)) {
+      targets.push_back(reservation->produced);
+    }
+  }
+  std::vector<std::shared_ptr<Session>> to_release;
+  std::vector<bool> already_stopping(targets.size(), false);
+  for (std::size_t i = 0; i < targets.size(); ++i) {
+    auto& target = *targets[i];
+    if (target.state == State::stopping) {
+      already_stopping[i] = true;
+      continue;
+    }
+    target.state = State::stopping;  // stop_failed and runtime_failed are retried too
+    target.last_error.reset();
+    to_release.push_back(targets[i]);
+  }
+  lock.unlock();
+
+  const auto outcomes = release_all(to_release, quiet);
+  std::size_t next = 0;
+  for (std::size_t i = 0; i < targets.size(); ++i) {
+    const std::string& job_id = targets[i]->job_id;
+    if (already_stopping[i]) {
+      result.timed_out.push_back(job_id);
+      continue;
+    }
+    const TargetOutcome& outcome = outcomes[next++];
+    switch (outcome.outcome) {
+      case Outcome::released:
+        result.stopped.push_back(job_id);
+        break;
+      case Outcome::failed:
+        result.failed.push_back(job_id);
+        result.errors.emplace_back(job_id, outcome.error);
+        break;
+      case Outcome::timed_out:
+        result.timed_out.push_back(job_id);
+        break;
+    }
+  }
+  add_message(result);
+  if (!quiet) {
+    if (!result.stopped.empty()) KG_INFO(logger(), "Stopped sessions: {}", id_list(result.stopped));
+    if (!result.timed_out.empty()) {
+      KG_WARN(logger(), "Timed out stopping sessions: {}", id_list(result.timed_out));
+    }
+  }
+  if (!result.failed.empty()) {
+    KG_ERROR(logger(), "Failed stopping sessions: {}", id_list(result.failed));
+  }
+  return result;
+}
+
+// ---- status ----
+
+void SessionManager::Core::probe(const std::vector<std::shared_ptr<Session>>& candidates) {
+  for (const auto& session : candidates) {
+    std::exception_ptr failure;
+    try {
+      failure = session->group->runtime_error();
+    } catch (const std::exception& e) {
+      // A probe that cannot answer says nothing about the workers; status must still work.
+      KG_WARN(logger(), "Health probe of keep session {} failed: {}", session->job_id, e.what());
+      continue;
+    }
+    if (!failure) continue;
+    const std::string text = message_of(failure);
+    std::lock_guard lock(mutex);
+    // Applied only to the same, still active session: it may have been stopped or replaced.
+    if (registered(*session) && session->state == State::active) {
+      session->state = State::runtime_failed;
+      session->last_error = text;
+    }
+  }
+}
+
+nlohmann::json SessionManager::Core::status_all() {
+  std::vector<std::shared_ptr<Session>> candidates;
+  {
+    std::lock_guard lock(mutex);
+    for (const auto& session : sessions) {
+      if (session->state == State::active) candidates.push_back(session);
+    }
+  }
+  probe(candidates);
+  nlohmann::json jobs = nlohmann::json::array();
+  std::lock_guard lock(mutex);
+  for (const auto& reservation : reservations)
+    jobs.push_back(reservation_record(*reservation));
+  for (const auto& session : sessions)
+    jobs.push_back(session_record(*session));
+  nlohmann::json out = nlohmann::json::object();
+  out["active_jobs"] = std::move(jobs);
+  return out;
+}
+
+nlohmann::json SessionManager::Core::status_one(const std::string& job_id) {
+  std::shared_ptr<Session> candidate;
+  {
+    std::lock_guard lock(mutex);
+    if (!reservation_for(job_id)) {
+      auto session = session_for(job_id);
+      if (session && session->state == State::active) candidate = session;
+    }
+  }
+  if (candidate) probe({candidate});
+  nlohmann::json out;
+  std::lock_guard lock(mutex);
+  if (auto reservation = reservation_for(job_id)) {
+    out = reservation_record(*reservation);
+  } else if (auto session = session_for(job_id)) {
+    out = session_record(*session);
+  } else {
+    out = nlohmann::json::object();
+    out["active"] = false;
+    out["job_id"] = job_id;
+    return out;
+  }
+  out["active"] = true;  // "tracked", whatever the state
+  return out;
+}
+
+// ---- public face ----
+
+GroupFactory default_group_factory() {
+  return [](const keeper::GroupOptions& options) {
+    return std::make_unique<keeper::KeeperGroup>(options);
+  };
+}
+
+nlohmann::json StopResult::to_json() const {
+  nlohmann::json out = nlohmann::json::object();
+  out["stopped"] = stopped;
+  out["timed_out"] = timed_out;
+  out["failed"] = failed;
+  nlohmann::json error_map = nlohmann::json::object();
+  for (const auto& [job_id, text] : errors)
+    error_map[job_id] = text;
+  out["errors"] = std::move(error_map);
+  if (message) out["message"] = *message;
+  return out;
+}
+
+SessionManager::SessionManager(SessionTimeouts timeouts, GroupFactory factory)
+    : timeouts_(timeouts), core_(std::make_shared<Core>(timeouts, std::move(factory))) {}
+
+SessionManager::~SessionManager() {
+  shutdown();
+  // Background threads own the registry (shared), so leaving early is safe; waiting a bounded
+  // time lets releases that are about to finish do so before the process goes on.
+  std::unique_lock lock(core_->mutex);
+  core_->changed.wait_until(lock,
+                            deadline_after(timeouts_.startup_stop_wait + timeouts_.release_timeout +
+                                           std::chrono::seconds(1)),
+                            [&] { return core_->workers == 0; });
+}
+
+std::string SessionManager::start(StartRequest request) {
+  return core_->start(std::move(request));
+}
+
+StopResult SessionManager::stop(const std::string& job_id) {
+  return core_->stop_one(job_id, false);
+}
+
+StopResult SessionManager::stop_all() {
+  return core_->stop_all(false);
+}
+
+nlohmann::json SessionManager::status_all() {
+  return core_->status_all();
+}
+
+nlohmann::json SessionManager::status_one(const std::string& job_id) {
+  return core_->status_one(job_id);
+}
+
+void SessionManager::shutdown() {
+  try {
+    core_->stop_all(true);
+  } catch (const std::exception& e) {
+    KG_WARN(logger(), "Stopping sessions at shutdown failed: {}", e.what());
+  } catch (...) {
+    KG_WARN(logger(), "Stopping sessions at shutdown failed");
+  }
+}
+
+std::size_t SessionManager::size() const {
+  std::lock_guard lock(core_->mutex);
+  return core_->reservations.size() + core_->sessions.size();
+}
+
+bool SessionManager::contains(const std::string& job_id) const {
+  std::lock_guard lock(core_->mutex);
+  return core_->reservation_for(job_id) || core_->session_for(job_id);
+}
+
+}  // namespace keepgpu::service
