@@ -10,26 +10,33 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "service/api.hpp"
+#include "service/jsonrpc.hpp"
 
 namespace keepgpu::service::http {
 
 struct ServerOptions {
-  std::string unix_socket_path;             // always served (created mode 0600, dir is 0700)
-  std::optional<std::string> tcp_host;      // nullopt = no TCP listener
-  int tcp_port = 8765;
-  std::optional<std::string> token;         // bearer token required on TCP unless nullopt
+  std::string unix_socket_path;          // served when non-empty (created mode 0600, dir 0700)
+  std::optional<std::string> tcp_host;   // nullopt = no TCP listener
+  int tcp_port = 8765;                   // 0 picks a free port (see Server::tcp_port)
+  std::optional<std::string> token;      // bearer token required on TCP unless nullopt
+  std::vector<std::string> extra_hosts;  // Host names accepted besides loopback and tcp_host
   std::size_t max_body_bytes = 1000000;
-  std::size_t max_connections = 256;
-  std::chrono::milliseconds read_timeout{10000};
-  int threads = 4;                          // I/O threads; lifecycle calls may block up to ~20 s
+  std::size_t max_connections = 256;               // further connections get 503 and are closed
+  std::chrono::milliseconds read_timeout{10000};   // whole request (and each write) must fit
+  std::chrono::milliseconds shutdown_grace{2000};  // stop() waits this long for running calls
+  int threads = 4;  // I/O threads; Api calls run on their own threads
 };
 
 class Server {
  public:
-  Server(Api& api, ServerOptions options);
-  ~Server();
+  // `rpc` is the JSON-RPC method table (the MCP layer registers into one and passes it here);
+  // nullptr uses a Dispatcher with the direct methods over `api`. `api` must outlive every
+  // request, including calls still running when stop() gives up waiting for them.
+  Server(Api& api, ServerOptions options, std::shared_ptr<const jsonrpc::Dispatcher> rpc = nullptr);
+  ~Server();  // runs stop()
   Server(const Server&) = delete;
   Server& operator=(const Server&) = delete;
 

@@ -1,0 +1,107 @@
+#include "service/http/handler.hpp"
+
+#include "service/http/body.hpp"
+#include "service/http/rest.hpp"
+
+namespace keepgpu::service::http {
+
+RequestHandler::RequestHandler(Api& api, std::shared_ptr<const jsonrpc::Dispatcher> rpc,
+                               StaticFiles files, std::size_t max_body_bytes)
+    : api_(api), rpc_(std::move(rpc)), files_(std::move(files)), max_body_bytes_(max_body_bytes) {}
+
+Plan RequestHandler::plan(const RequestHead& head, const ListenerPolicy& policy) const {
+  const bool is_head = head.method == "HEAD";
+  const auto now = [is_head](Reply reply) {
+    reply.head_only = is_head;
+    return Plan{std::move(reply), {}, 0};
+  };
+  // DNS rebinding and cross-site requests are refused before anything else is looked at.
+  if (head.host_count > 1) return now(error_reply(400, "Host must appear at most once"));
+  if (!host_allowed(policy, head.host)) return now(error_reply(403, "Host not allowed"));
+  if (!origin_allowed(policy, head.host, head.origin)) {
+    return now(error_reply(403, "Origin not allowed"));
+  }
+
+  const RequestTarget target = parse_request_target(head.target);
+  // /health stays open so clients can probe a daemon before they have its token.
+  if (target.path != "/health" && !token_accepted(policy, head.authorization)) {
+    Reply reply = error_reply(401, "Missing or invalid token");
+    reply.headers.emplace_back("WWW-Authenticate", "Bearer");
+    return now(std::move(reply));
+  }
+
+  Route route = route_request(head.method, target);
+  if (!reads_body(route.action)) {
+    switch (route.action) {
+      case Action::list_gpus:
+      case Action::list_sessions:
+      case Action::stop_all:
+      case Action::session_status:
+      case Action::session_stop:
+        return Plan{std::nullopt, std::move(route), 0};
+      default:
+        return now(immediate(route, target, head.method));
+    }
+  }
+  // A JSON body is the only kind a browser cannot send cross-site without a preflight.
+  if (!is_json_content_type(head.content_type)) {
+    return now(error_reply(415, "Content-Type must be application/json"));
+  }
+  const auto length = body_length(head.content_lengths, max_body_bytes_);
+  if (const auto* failure = std::get_if<BodyFailure>(&length)) {
+    return now(body_failure(route.action, failure->message));
+  }
+  return Plan{std::nullopt, std::move(route), std::get<std::size_t>(length)};
+}
+
+Reply RequestHandler::immediate(const Route& route, const RequestTarget& target,
+                                std::string_view method) const {
+  switch (route.action) {
+    case Action::method_not_allowed: {
+      Reply reply = error_reply(405, "Method not allowed");
+      reply.headers.emplace_back("Allow", route.allow);
+      return reply;
+    }
+    case Action::not_implemented:
+      return error_reply(501, "Unsupported method ('" + std::string(method) + "')");
+    case Action::invalid_session_path:
+      return error_reply(400, "Invalid session path for job_id");
+    case Action::health:
+      return json_reply(200, {{"ok", true}});
+    case Action::static_file:
+      return files_.serve(target.path, method == "HEAD");
+    default:
+      return error_reply(404, "Unknown endpoint");
+  }
+}
+
+Reply RequestHandler::body_failure(Action action, const std::string& message) const {
+  if (action == Action::rpc) return rpc_reply(jsonrpc::error_text(kParseError, message));
+  return error_reply(400, "Bad request: " + message);
+}
+
+Reply RequestHandler::run(const Plan& plan, std::string_view body) const {
+  const Route& route = plan.route;
+  switch (route.action) {
+    case Action::list_gpus:
+      return rest_list_gpus(api_);
+    case Action::list_sessions:
+      return rest_status(api_, std::nullopt);
+    case Action::session_status:
+      return rest_status(api_, route.job_id);
+    case Action::stop_all:
+      return rest_stop(api_, std::nullopt);
+    case Action::session_stop:
+      return rest_stop(api_, route.job_id);
+    case Action::create_session:
+      return rest_create(api_, body);
+    case Action::rpc: {
+      auto envelope = rpc_->handle_text(body);
+      return envelope ? rpc_reply(std::move(*envelope)) : accepted_reply();
+    }
+    default:
+      return error_reply(404, "Unknown endpoint");
+  }
+}
+
+}  // namespace keepgpu::service::http

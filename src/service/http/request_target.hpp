@@ -1,0 +1,34 @@
+// Request-target parsing as upstream's Python URL handling sees it (spec/service.md §8.2): leading
+// "//" collapsed, absolute-form accepted, then path / params / query / fragment split the way
+// urllib.parse.urlparse does, and percent-decoding the way urllib.parse.unquote does. The routing
+// and alias rules are written against exactly these pieces.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace keepgpu::service::http {
+
+struct RequestTarget {
+  std::string raw;       // exactly as in the request line
+  std::string path;      // before the first '?' or '#', without ";params"
+  std::string params;    // after the first ';' in the last path segment
+  std::string query;     // after '?'; empty counts as absent
+  std::string fragment;  // after '#'; empty counts as absent
+
+  bool has_suffix() const { return !params.empty() || !query.empty() || !fragment.empty(); }
+  bool raw_starts_with_double_slash() const { return raw.starts_with("//"); }
+};
+
+RequestTarget parse_request_target(std::string_view raw);
+
+// urllib.parse.unquote: %XX escapes become bytes (invalid escapes stay literal, '+' stays '+'),
+// and the result is read as UTF-8 with malformed bytes replaced by U+FFFD.
+std::string percent_decode(std::string_view text);
+
+// cands(p) of spec §8.2: p, its percent-decoding, and each member starting with "//" with its
+// leading slashes collapsed to one.
+std::vector<std::string> path_candidates(std::string_view path);
+
+}  // namespace keepgpu::service::http

@@ -1,0 +1,71 @@
+// JSON-RPC 2.0 processing shared by every transport (stdio lines, HTTP POST /rpc and POST /, and
+// later MCP): spec/service.md §3 with design.md Decision 2 (a request without "id" is a
+// notification and gets no response; a batch gets an array of responses). Transports hand over
+// text or a decoded value and send back whatever text comes out; no lifecycle logic lives here.
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "service/api.hpp"
+
+namespace keepgpu::service::jsonrpc {
+
+// A method body: gets the params object (absent params arrive as {}), returns the result.
+// Throws ApiError for the spec's error codes; any other exception becomes -32603 with its text.
+using Handler = std::function<nlohmann::json(const nlohmann::json& params)>;
+
+// One response object before serialisation.
+struct Response {
+  std::string id_text = "null";          // the echoed id as JSON text (exact, even beyond 64 bits)
+  std::optional<nlohmann::json> result;  // set on success
+  int code = 0;                          // set on error (result empty)
+  std::string message;
+
+  // Compact JSON, "jsonrpc" first: {"jsonrpc":"2.0","id":1,"result":{}}.
+  std::string to_text() const;
+};
+
+// The error envelope with "id": null, for failures before any message could be decoded (parse
+// errors, HTTP body-framing failures).
+std::string error_text(int code, std::string_view message);
+
+class Dispatcher {
+ public:
+  // Registers "ping" and the direct methods start_keep, stop_keep, status and list_gpus on `api`.
+  explicit Dispatcher(Api& api);
+
+  // Adds or replaces a method. The MCP layer registers initialize, tools/list and tools/call here
+  // (until it does, they answer -32601 like any unknown method). Not thread-safe: register before
+  // the dispatcher is shared with transports.
+  void add_method(std::string name, Handler handler);
+  bool has_method(std::string_view name) const;
+
+  // Text in, text out: strict UTF-8, strict JSON (last duplicate key wins), then handle_value.
+  // Decoding failures give a -32700 envelope. nullopt means nothing is to be sent back.
+  std::optional<std::string> handle_text(std::string_view text) const;
+
+  // A decoded message: an object, or a batch (array). `raw_text`, when given, is the text the
+  // value was decoded from; integer ids are then echoed from it exactly.
+  std::optional<std::string> handle_value(const nlohmann::json& message,
+                                          std::string_view raw_text = {}) const;
+
+  // One message of a batch or a single message (the §3 steps). nullopt for notifications.
+  std::optional<Response> process(const nlohmann::json& message,
+                                  std::string_view raw_text = {}) const;
+
+ private:
+  nlohmann::json invoke(const std::string& method, const nlohmann::json& params) const;
+
+  std::map<std::string, Handler, std::less<>> methods_;
+};
+
+// Convenience for one-off calls: a Dispatcher with the default methods over `api`.
+std::optional<std::string> handle_jsonrpc_text(std::string_view body, Api& api);
+
+}  // namespace keepgpu::service::jsonrpc

@@ -1,0 +1,104 @@
+// Host, Origin, token and content-type checks (design.md Principle 4, Decisions 6 and 12).
+#include <gtest/gtest.h>
+
+#include "service/http/security.hpp"
+
+namespace keepgpu::service::http {
+namespace {
+
+ListenerPolicy tcp_policy(std::string host = "127.0.0.1", std::optional<std::string> token = {}) {
+  ListenerPolicy policy;
+  policy.tcp = true;
+  policy.bound_host = std::move(host);
+  policy.port = 8765;
+  policy.token = std::move(token);
+  return policy;
+}
+
+TEST(HttpSecurity, LoopbackHostsPassOnTcp) {
+  const auto policy = tcp_policy();
+  for (const char* host :
+       {"127.0.0.1", "127.0.0.1:8765", "localhost", "LOCALHOST:8765", "[::1]", "[::1]:8765"}) {
+    SCOPED_TRACE(host);
+    EXPECT_TRUE(host_allowed(policy, std::string(host)));
+  }
+  EXPECT_TRUE(host_allowed(policy, std::nullopt));
+}
+
+TEST(HttpSecurity, ForeignHostsAreRefused) {
+  const auto policy = tcp_policy();
+  for (const char* host :
+       {"evil.example", "evil.example:8765", "127.0.0.1:9999", "localhost:", "::1", "", "[::1"}) {
+    SCOPED_TRACE(host);
+    EXPECT_FALSE(host_allowed(policy, std::string(host)));
+  }
+}
+
+TEST(HttpSecurity, BoundAndExtraNamesPass) {
+  auto policy = tcp_policy("gpu-node-7");
+  policy.extra_hosts = {"alias.example"};
+  EXPECT_TRUE(host_allowed(policy, std::string("gpu-node-7:8765")));
+  EXPECT_TRUE(host_allowed(policy, std::string("alias.example")));
+  EXPECT_FALSE(host_allowed(policy, std::string("other.example")));
+}
+
+TEST(HttpSecurity, NonLoopbackBindWithTokenAcceptsAnyHost) {
+  EXPECT_TRUE(host_allowed(tcp_policy("0.0.0.0", "t"), std::string("node.cluster:8765")));
+  EXPECT_FALSE(host_allowed(tcp_policy("0.0.0.0"), std::string("node.cluster:8765")));
+  EXPECT_FALSE(host_allowed(tcp_policy("127.0.0.1", "t"), std::string("node.cluster:8765")));
+}
+
+TEST(HttpSecurity, UnixSocketAcceptsLoopbackNamesOnAnyPort) {
+  const ListenerPolicy policy;
+  EXPECT_TRUE(host_allowed(policy, std::string("localhost")));
+  EXPECT_TRUE(host_allowed(policy, std::string("localhost:8080")));
+  EXPECT_FALSE(host_allowed(policy, std::string("evil.example")));
+}
+
+TEST(HttpSecurity, OriginMustBeThisServer) {
+  const auto policy = tcp_policy();
+  const std::optional<std::string> host = "127.0.0.1:8765";
+  EXPECT_TRUE(origin_allowed(policy, host, std::nullopt));
+  EXPECT_TRUE(origin_allowed(policy, host, std::string("http://127.0.0.1:8765")));
+  EXPECT_FALSE(origin_allowed(policy, host, std::string("http://evil.example")));
+  EXPECT_FALSE(origin_allowed(policy, host, std::string("http://localhost:8765")));
+  EXPECT_FALSE(origin_allowed(policy, host, std::string("null")));
+  // Without a Host header the origin must name a loopback host and this port.
+  EXPECT_TRUE(origin_allowed(policy, std::nullopt, std::string("http://localhost:8765")));
+  EXPECT_FALSE(origin_allowed(policy, std::nullopt, std::string("http://localhost:9000")));
+  EXPECT_FALSE(origin_allowed(ListenerPolicy{}, std::nullopt, std::string("http://evil.example")));
+}
+
+TEST(HttpSecurity, TokenOnTcpOnly) {
+  const auto policy = tcp_policy("127.0.0.1", "s3cret");
+  EXPECT_TRUE(token_accepted(policy, std::string("Bearer s3cret")));
+  EXPECT_TRUE(token_accepted(policy, std::string("bearer  s3cret")));
+  EXPECT_FALSE(token_accepted(policy, std::nullopt));
+  EXPECT_FALSE(token_accepted(policy, std::string("Bearer s3cre")));
+  EXPECT_FALSE(token_accepted(policy, std::string("Bearer s3cret2")));
+  EXPECT_FALSE(token_accepted(policy, std::string("Basic s3cret")));
+  EXPECT_FALSE(token_accepted(policy, std::string("s3cret")));
+  EXPECT_TRUE(token_accepted(tcp_policy(), std::nullopt));
+  ListenerPolicy unix_policy;
+  unix_policy.token = "s3cret";
+  EXPECT_TRUE(token_accepted(unix_policy, std::nullopt));
+}
+
+TEST(HttpSecurity, ConstantTimeEquals) {
+  EXPECT_TRUE(constant_time_equals("abc", "abc"));
+  EXPECT_FALSE(constant_time_equals("abd", "abc"));
+  EXPECT_FALSE(constant_time_equals("ab", "abc"));
+  EXPECT_FALSE(constant_time_equals("abcd", "abc"));
+  EXPECT_TRUE(constant_time_equals("", ""));
+}
+
+TEST(HttpSecurity, JsonContentType) {
+  EXPECT_TRUE(is_json_content_type(std::string("application/json")));
+  EXPECT_TRUE(is_json_content_type(std::string("Application/JSON; charset=utf-8")));
+  EXPECT_FALSE(is_json_content_type(std::string("text/plain")));
+  EXPECT_FALSE(is_json_content_type(std::string("application/jsonx")));
+  EXPECT_FALSE(is_json_content_type(std::nullopt));
+}
+
+}  // namespace
+}  // namespace keepgpu::service::http
