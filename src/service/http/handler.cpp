@@ -13,7 +13,7 @@ Plan RequestHandler::plan(const RequestHead& head, const ListenerPolicy& policy)
   const bool is_head = head.method == "HEAD";
   const auto now = [is_head](Reply reply) {
     reply.head_only = is_head;
-    return Plan{std::move(reply), {}, 0};
+    return Plan{std::move(reply), {}, 0, {}};
   };
   // DNS rebinding and cross-site requests are refused before anything else is looked at.
   if (head.host_count > 1) return now(error_reply(400, "Host must appear at most once"));
@@ -38,7 +38,9 @@ Plan RequestHandler::plan(const RequestHead& head, const ListenerPolicy& policy)
       case Action::stop_all:
       case Action::session_status:
       case Action::session_stop:
-        return Plan{std::nullopt, std::move(route), 0};
+        return Plan{std::nullopt, std::move(route), 0, {}};
+      case Action::mcp_end:
+        return now(mcp_delete(*mcp_sessions_, {head.mcp_session_id, head.mcp_protocol_version}));
       default:
         return now(immediate(route, target, head.method));
     }
@@ -51,7 +53,10 @@ Plan RequestHandler::plan(const RequestHead& head, const ListenerPolicy& policy)
   if (const auto* failure = std::get_if<BodyFailure>(&length)) {
     return now(body_failure(route.action, failure->message));
   }
-  return Plan{std::nullopt, std::move(route), std::get<std::size_t>(length)};
+  return Plan{std::nullopt,
+              std::move(route),
+              std::get<std::size_t>(length),
+              {head.mcp_session_id, head.mcp_protocol_version}};
 }
 
 Reply RequestHandler::immediate(const Route& route, const RequestTarget& target,
@@ -76,7 +81,9 @@ Reply RequestHandler::immediate(const Route& route, const RequestTarget& target,
 }
 
 Reply RequestHandler::body_failure(Action action, const std::string& message) const {
-  if (action == Action::rpc) return rpc_reply(jsonrpc::error_text(kParseError, message));
+  if (action == Action::rpc || action == Action::mcp) {
+    return rpc_reply(jsonrpc::error_text(kParseError, message));
+  }
   return error_reply(400, "Bad request: " + message);
 }
 
@@ -99,6 +106,8 @@ Reply RequestHandler::run(const Plan& plan, std::string_view body) const {
       auto envelope = rpc_->handle_text(body);
       return envelope ? rpc_reply(std::move(*envelope)) : accepted_reply();
     }
+    case Action::mcp:
+      return mcp_post(*rpc_, *mcp_sessions_, plan.mcp, body);
     default:
       return error_reply(404, "Unknown endpoint");
   }

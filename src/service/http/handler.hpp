@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "service/api.hpp"
+#include "service/http/mcp_endpoint.hpp"
 #include "service/http/reply.hpp"
 #include "service/http/router.hpp"
 #include "service/http/security.hpp"
@@ -30,14 +31,17 @@ struct RequestHead {
   std::optional<std::string> origin;
   std::optional<std::string> authorization;
   std::optional<std::string> content_type;
-  std::vector<std::string> content_lengths;  // every Content-Length value, in order
-  bool expect_continue = false;              // "Expect: 100-continue" (curl sends it)
+  std::vector<std::string> content_lengths;         // every Content-Length value, in order
+  bool expect_continue = false;                     // "Expect: 100-continue" (curl sends it)
+  std::optional<std::string> mcp_session_id;        // Mcp-Session-Id (Streamable HTTP MCP)
+  std::optional<std::string> mcp_protocol_version;  // MCP-Protocol-Version
 };
 
 struct Plan {
   std::optional<Reply> reply;  // set: send it; the body is not read
   Route route;                 // otherwise: read body_bytes, then run()
   std::size_t body_bytes = 0;
+  McpRequest mcp;  // the MCP headers, for /mcp
 };
 
 class RequestHandler {
@@ -56,6 +60,7 @@ class RequestHandler {
   std::shared_ptr<const jsonrpc::Dispatcher> rpc_;
   StaticFiles files_;
   std::size_t max_body_bytes_;
+  std::shared_ptr<McpSessionStore> mcp_sessions_ = std::make_shared<McpSessionStore>();
 };
 
 }  // namespace keepgpu::service::http

@@ -33,6 +33,7 @@ std::optional<std::string_view> allowed_methods(std::string_view path) {
   if (is_member_path(path)) return "GET, DELETE";
   if (path == "/") return "GET, POST";
   if (path == "/rpc") return "POST";
+  if (path == "/mcp") return "POST, DELETE";  // GET: no server-initiated stream is offered
   return std::nullopt;
 }
 
@@ -116,11 +117,13 @@ Route route_request(std::string_view method, const RequestTarget& target) {
     if (allow && !allows(*allow, "POST")) return not_allowed(*allow);
     if (path == "/api/sessions") return make(Action::create_session);
     if (path == "/" || path == "/rpc") return make(Action::rpc);
+    if (path == "/mcp") return make(Action::mcp);
     return make(Action::unknown_endpoint);
   }
   if (method == "DELETE") {
     if (allow && !allows(*allow, "DELETE")) return not_allowed(*allow);
     if (path == "/api/sessions") return make(Action::stop_all);
+    if (path == "/mcp") return make(Action::mcp_end);
     if (is_member_path(path)) return member(Action::session_stop, target);
     return make(Action::unknown_endpoint);
   }

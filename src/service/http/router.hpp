@@ -23,6 +23,8 @@ enum class Action {
   session_status,        // GET /api/sessions/{job_id}
   session_stop,          // DELETE /api/sessions/{job_id}
   rpc,                   // POST / and POST /rpc (reads the body)
+  mcp,                   // POST /mcp: Streamable HTTP MCP (reads the body)
+  mcp_end,               // DELETE /mcp: end an MCP session
   static_file,           // GET or HEAD of anything else (§8.7)
 };
 
@@ -41,7 +43,7 @@ Route route_request(std::string_view method, const RequestTarget& target);
 
 // True when the action needs the request body.
 inline bool reads_body(Action action) {
-  return action == Action::create_session || action == Action::rpc;
+  return action == Action::create_session || action == Action::rpc || action == Action::mcp;
 }
 
 }  // namespace keepgpu::service::http

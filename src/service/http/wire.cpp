@@ -44,6 +44,12 @@ std::optional<RequestHead> parse_request_head(std::string header_block) {
   head.authorization = field(request, http::field::authorization);
   head.content_type = field(request, http::field::content_type);
   head.expect_continue = boost::beast::iequals(request[http::field::expect], "100-continue");
+  if (const auto found = request.find("Mcp-Session-Id"); found != request.end()) {
+    head.mcp_session_id = std::string(found->value());
+  }
+  if (const auto found = request.find("MCP-Protocol-Version"); found != request.end()) {
+    head.mcp_protocol_version = std::string(found->value());
+  }
   for (const auto& entry : request) {
     if (boost::beast::iequals(
             entry.name_string(),
