@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <cmath>
+#include <condition_variable>
 #include <mutex>
 #include <set>
 #include <string>
@@ -117,22 +118,54 @@ void check_gpu_payload(const nlohmann::json& payload) {
 
 GpuLister default_gpu_lister() {
   // The platform is probed, and a vendor library loaded, on the first listing only: an idle
-  // daemon that is never asked for GPUs loads nothing. Listings are serialised because the
-  // backend's telemetry object is shared.
+  // daemon that is never asked for GPUs loads nothing. One listing runs at a time (the backend's
+  // telemetry object is shared, and each listing initialises and shuts down the management
+  // library); callers that arrive while one runs share its result instead of queueing behind it
+  // for a listing of their own, so many concurrent clients cost one listing, not one each.
+  struct Outcome {
+    std::vector<gpu::GpuInfo> gpus;
+    std::exception_ptr error;
+  };
   struct State {
     std::mutex mutex;
+    std::condition_variable settled;
     bool probed = false;
     std::shared_ptr<gpu::Backend> backend;
+    bool running = false;
+    std::uint64_t completed = 0;  // listings finished so far
+    std::shared_ptr<const Outcome> last;
   };
   auto state = std::make_shared<State>();
   return [state]() -> std::vector<gpu::GpuInfo> {
-    std::lock_guard lock(state->mutex);
-    if (!state->probed) {
-      state->backend = gpu::make_backend(gpu::detect_platform());
-      state->probed = true;
+    std::unique_lock lock(state->mutex);
+    std::shared_ptr<const Outcome> outcome;
+    if (state->running) {
+      const std::uint64_t in_flight = state->completed + 1;
+      state->settled.wait(lock, [&] { return state->completed >= in_flight; });
+      outcome = state->last;
+    } else {
+      state->running = true;
+      lock.unlock();
+      auto fresh = std::make_shared<Outcome>();
+      try {
+        if (!state->probed) {
+          state->backend = gpu::make_backend(gpu::detect_platform());
+          state->probed = true;
+        }
+        // CPU: nothing to list, which is a valid answer.
+        if (state->backend) fresh->gpus = state->backend->telemetry().list_gpus();
+      } catch (...) {
+        fresh->error = std::current_exception();
+      }
+      lock.lock();
+      state->last = fresh;
+      ++state->completed;
+      state->running = false;
+      state->settled.notify_all();
+      outcome = fresh;
     }
-    if (!state->backend) return {};  // CPU: nothing to list, which is a valid answer
-    return state->backend->telemetry().list_gpus();
+    if (outcome->error) std::rethrow_exception(outcome->error);
+    return outcome->gpus;
   };
 }
 

@@ -84,9 +84,8 @@ Reply mcp_post(const jsonrpc::Dispatcher& rpc, McpSessionStore& sessions, const 
 Reply mcp_delete(McpSessionStore& sessions, const McpRequest& request) {
   if (!request.session_id) return error_reply(400, "Mcp-Session-Id header is required");
   if (!sessions.remove(*request.session_id)) return error_reply(404, "Session not found");
-  Reply reply;
+  Reply reply = accepted_reply();  // empty, no content type
   reply.status = 200;
-  reply.content_type.reset();
   return reply;
 }
 
