@@ -49,7 +49,11 @@ Commands:
 Environment:
   KEEP_GPU_LIBCUDA, KEEP_GPU_LIBNVML   load these instead of libcuda.so.1 and
                                        libnvidia-ml.so.1
-  KEEP_GPU_PLATFORM                    cuda or cpu: skip platform detection
+  KEEP_GPU_LIBHIP, KEEP_GPU_LIBHIPRTC, KEEP_GPU_LIBROCM_SMI
+                                       load these instead of libamdhip64.so,
+                                       libhiprtc.so and librocm_smi64.so
+  KEEP_GPU_PLATFORM                    cuda, rocm or cpu: skip platform
+                                       detection
   XDG_RUNTIME_DIR                      the service's files live in
                                        $XDG_RUNTIME_DIR/keep-gpu (else ~/.keepgpu)
   KEEP_GPU_TOKEN                       bearer token for --host/--port (else the
