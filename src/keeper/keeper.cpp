@@ -224,15 +224,26 @@ std::unique_ptr<gpu::DeviceSession> WorkerContext::allocate_phase(
               options.elements * 4);
       return session;
     } catch (const gpu::GpuError& e) {
+      ++allocation_attempts;  // failed attempts of this phase; deferrals do not count
       if (rocm()) {
-        // Upstream's ROCm wording counts the failed attempts of this phase.
-        KG_ERROR(log(), "rank {}: failed to allocate tensor (attempt {}): {}", rank(),
-                 ++allocation_attempts, e.what());
+        const std::string budget = options.max_allocation_retries
+                                       ? fmt::format("/{}", *options.max_allocation_retries)
+                                       : std::string();
+        KG_ERROR(log(), "rank {}: failed to allocate tensor (attempt {}{}): {}", rank(),
+                 allocation_attempts, budget, e.what());
       } else {
         KG_ERROR(log(), "rank {}: failed to allocate matrix: {}", rank(), e.what());
       }
       if (!e.out_of_memory()) {
         record_worker_failure(e.what());
+        return nullptr;
+      }
+      if (options.max_allocation_retries &&
+          allocation_attempts >= *options.max_allocation_retries) {
+        const std::string text = fmt::format("rank {}: failed to allocate tensor after {} attempts",
+                                             rank(), allocation_attempts);
+        KG_ERROR(log(), "{}", text);
+        record_startup_failure(std::make_exception_ptr(RuntimeError(text)));
         return nullptr;
       }
       session->trim_cache();
@@ -368,7 +379,11 @@ Keeper::Keeper(std::shared_ptr<gpu::Backend> backend, KeeperOptions options,
     : backend_(std::move(backend)),
       options_(options),
       workload_(workload ? std::move(workload)
-                         : std::make_unique<ReluWorkload>(options.relu_iterations)) {}
+                         : std::make_unique<ReluWorkload>(options.relu_iterations)) {
+  if (options_.max_allocation_retries && *options_.max_allocation_retries <= 0) {
+    throw ValueError("max_allocation_retries must be positive");
+  }
+}
 
 Keeper::~Keeper() {
   // A worker that already ignored one stop request (a timed-out release) is not waited for

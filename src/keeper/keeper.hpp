@@ -28,6 +28,9 @@ struct KeeperOptions {
   std::uint64_t elements = 268435456;  // float32 elements to hold (1 GiB)
   int busy_threshold = 25;             // -1 = unconditional
   int relu_iterations = kDefaultReluIterations;
+  // Out-of-memory attempts allowed before the first allocation succeeds; nullopt = retry every
+  // interval without limit (upstream's ROCm controller's max_allocation_retries; must be > 0).
+  std::optional<int> max_allocation_retries;
   std::chrono::milliseconds startup_timeout{5000};
   std::chrono::milliseconds startup_grace{1000};
 };

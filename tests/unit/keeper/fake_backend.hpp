@@ -79,7 +79,7 @@ class FakeBackend final : public gpu::Backend {
   explicit FakeBackend(int devices = 1)
       : scripts_(devices), counters_(devices), telemetry_(*this) {}
 
-  std::string platform() const override { return "cuda"; }
+  std::string platform() const override { return platform_name; }
   int device_count() override {
     if (count_error) {
       throw DeviceEnumerationUnavailableError("Unable to enumerate visible GPUs: count failed");
@@ -112,6 +112,7 @@ class FakeBackend final : public gpu::Backend {
   }
 
   bool count_error = false;
+  std::string platform_name = "cuda";  // "rocm" gives the ROCm controller's behaviour
 
  private:
   friend class FakeSession;

@@ -419,3 +419,86 @@ TEST(Workload, BatchTimingUsesTheInjectedMonotonicClock) {
 
 }  // namespace
 }  // namespace keepgpu::keeper
+
+namespace keepgpu::keeper {
+namespace {
+
+using namespace std::chrono_literals;
+using testing::FakeBackend;
+using testing::wait_until;
+
+// The allocation retry budget of upstream's ROCm controller (spec/controllers.md §9.5, 57-60).
+KeeperOptions rocm_options(std::optional<int> budget, int threshold = -1) {
+  KeeperOptions o;
+  o.interval_seconds = 0.05;
+  o.elements = 1024;
+  o.busy_threshold = threshold;
+  o.relu_iterations = 4;
+  o.max_allocation_retries = budget;
+  return o;
+}
+
+std::shared_ptr<FakeBackend> rocm_backend() {
+  auto backend = std::make_shared<FakeBackend>();
+  backend->platform_name = "rocm";
+  return backend;
+}
+
+TEST(KeeperRetryBudget, BudgetOfOneFailsTheStartUnwrapped) {
+  auto backend = rocm_backend();
+  backend->script(0).alloc_results = {2, 2, 2};
+  Keeper keeper(backend, rocm_options(1));
+  try {
+    keeper.keep();
+    FAIL() << "keep() should throw";
+  } catch (const RuntimeError& e) {
+    EXPECT_EQ(std::string(e.what()), "rank 0: failed to allocate tensor after 1 attempts");
+  }
+  EXPECT_FALSE(keeper.has_worker_state());
+}
+
+TEST(KeeperRetryBudget, NoBudgetKeepsRetrying) {
+  auto backend = rocm_backend();
+  backend->script(0).alloc_results = {2, 2, 2, 2};
+  Keeper keeper(backend, rocm_options(std::nullopt));
+  keeper.keep();
+  EXPECT_EQ(backend->counters(0).trims, 1) << "trimmed once before keep() returned";
+  ASSERT_TRUE(wait_until([&] { return backend->counters(0).allocations == 1; }));
+  EXPECT_EQ(keeper.allocation_status(), nullptr);
+  keeper.release();
+}
+
+TEST(KeeperRetryBudget, BudgetExhaustedAfterStartupIsTheRecordedFailure) {
+  auto backend = rocm_backend();
+  backend->script(0).alloc_results = {2, 2, 2};
+  Keeper keeper(backend, rocm_options(2));
+  keeper.keep();  // the first OOM confirmed startup
+  ASSERT_TRUE(wait_until([&] { return keeper.allocation_status() != nullptr; }));
+  try {
+    std::rethrow_exception(keeper.allocation_status());
+  } catch (const RuntimeError& e) {
+    EXPECT_EQ(std::string(e.what()), "rank 0: failed to allocate tensor after 2 attempts");
+  }
+  ASSERT_TRUE(wait_until([&] { return !keeper.worker_alive(); }));
+  keeper.release();
+}
+
+TEST(KeeperRetryBudget, DeferralsDoNotConsumeTheBudget) {
+  auto backend = rocm_backend();
+  backend->script(0).utilization = {100.0, 100.0, 0.0, 0.0};
+  Keeper keeper(backend, rocm_options(1, 25));
+  keeper.keep();
+  ASSERT_TRUE(wait_until([&] { return backend->counters(0).launches >= 4; }));
+  EXPECT_EQ(backend->counters(0).allocations, 1);
+  EXPECT_EQ(keeper.allocation_status(), nullptr);
+  keeper.release();
+}
+
+TEST(KeeperRetryBudget, NonPositiveBudgetIsRejected) {
+  auto backend = rocm_backend();
+  EXPECT_THROW(Keeper(backend, rocm_options(0)), ValueError);
+  EXPECT_THROW(Keeper(backend, rocm_options(-1)), ValueError);
+}
+
+}  // namespace
+}  // namespace keepgpu::keeper
