@@ -1,8 +1,8 @@
 // The hardware edge. A Backend enumerates the devices visible to this process and opens one of
 // them for keeping; Telemetry reads utilization and the device listing from the vendor's management
-// library. CUDA + NVML implement it now; ROCm (HIP + ROCm SMI) implements the same interfaces later.
-// Tests exercise the real implementations against fake vendor libraries (tests/fakes), and the
-// keeper's own unit tests use in-process doubles of these interfaces.
+// library. CUDA + NVML implement it now; ROCm (HIP + ROCm SMI) implements the same interfaces
+// later. Tests exercise the real implementations against fake vendor libraries (tests/fakes), and
+// the keeper's own unit tests use in-process doubles of these interfaces.
 #pragma once
 
 #include <cstdint>
@@ -14,8 +14,8 @@
 
 namespace keepgpu::gpu {
 
-// A vendor call failed. `code` is the vendor status; `out_of_memory` is true for the codes that mean
-// "out of memory" (and the message then contains that text, as upstream's OOM check expects).
+// A vendor call failed. `code` is the vendor status; `out_of_memory` is true for the codes that
+// mean "out of memory" (and the message then contains that text, as upstream's OOM check expects).
 class GpuError : public std::runtime_error {
  public:
   GpuError(const std::string& message, int code, bool out_of_memory)
@@ -66,8 +66,8 @@ class DeviceSession {
 
 // Utilization and listing, by visible ordinal (after CUDA_VISIBLE_DEVICES etc.).
 struct GpuInfo {
-  int id = 0;          // visible ordinal, what users type into --gpu-ids
-  int visible_id = 0;  // == id
+  int id = 0;            // visible ordinal, what users type into --gpu-ids
+  int visible_id = 0;    // == id
   std::string platform;  // "cuda", "rocm"
   std::string name;
   std::optional<std::uint64_t> memory_total;
