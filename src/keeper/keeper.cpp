@@ -190,8 +190,9 @@ std::unique_ptr<gpu::DeviceSession> WorkerContext::allocate_phase(
     try {
       const auto util = read_utilization();
       if (!core::should_run_batch(util, options.busy_threshold)) {
-        confirm();
+        // The state first: once keep() returns, status() must already say why nothing is held.
         set_state(KeeperState::deferring);
+        confirm();
         // Upstream only says this at DEBUG, so a keeper holding nothing looks healthy; say it
         // once at INFO, and warn when telemetry stays unavailable.
         if (!deferring) {
@@ -247,8 +248,8 @@ std::unique_ptr<gpu::DeviceSession> WorkerContext::allocate_phase(
         return nullptr;
       }
       session->trim_cache();
-      confirm();
       set_state(KeeperState::retrying);
+      confirm();
       if (!warned_short) {
         KG_WARN(log(), "rank {}: {} does not fit in free GPU memory now; retrying every {} s",
                 rank(), format_bytes(options.elements * 4), options.interval_seconds);

@@ -149,7 +149,7 @@ TEST(Keeper, BusyGpuDefersAllocationAndLaunches) {
   std::this_thread::sleep_for(250ms);
   EXPECT_EQ(backend->counters(0).allocations, 0);
   EXPECT_EQ(backend->counters(0).launches, 0);
-  EXPECT_GE(backend->counters(0).utilization_reads, 3);
+  EXPECT_GE(backend->counters(0).utilization_reads, 2);
   keeper.release();
 }
 
