@@ -232,7 +232,12 @@ bool stop_daemon(const runtime::Paths& paths, const StopDaemonOptions& options) 
 }
 
 bool ensure_service(ServiceTarget& target, const AutoStartOptions& options) {
-  if (service_healthy(target.endpoint)) return false;
+  if (service_healthy(target.endpoint)) {
+    // A racing start may have spawned the daemon, and written its token, after this command
+    // first looked for the token file.
+    refresh_token(target);
+    return false;
+  }
   if (!options.auto_start) {
     inspect_record(target);
     throw DaemonError(fmt::format(
