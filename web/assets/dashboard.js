@@ -234,13 +234,14 @@ function announce(text) {
 
 /* ------------------------------------------------------------------ form */
 
-function numberInputProblem(input) {
-  // A number input that holds unparsable text (e.g. "+1") reports an empty
-  // value and sets badInput; the hint then tells the user what went wrong.
+// The numeric fields are text inputs: a type="number" input silently drops
+// characters such as "+" in some browsers, so the user would not see why the
+// value differs. Validation is ours alone (the form has novalidate).
+function numberFieldText(input) {
   const raw = input.value.trim();
-  const bad = input.validity && input.validity.badInput;
-  const odd = /[^0-9eE.-]/.test(raw);
-  return { raw, hint: bad || odd ? PLUS_HINT : "" };
+  // Signs, separators or non-ASCII digits get the extra hint.
+  const hint = /[^0-9eE.-]/.test(raw) ? PLUS_HINT : "";
+  return { raw, hint };
 }
 
 function parseGpuIds(text) {
@@ -254,7 +255,7 @@ function parseGpuIds(text) {
 }
 
 function parseInterval(input) {
-  const { raw, hint } = numberInputProblem(input);
+  const { raw, hint } = numberFieldText(input);
   const message = "Interval must be finite and positive";
   if (!/^(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?$/.test(raw)) throw new Error(message + hint);
   const value = Number(raw);
@@ -263,7 +264,7 @@ function parseInterval(input) {
 }
 
 function parseBusyThreshold(input) {
-  const { raw, hint } = numberInputProblem(input);
+  const { raw, hint } = numberFieldText(input);
   const message = "Busy threshold must be -1 or an integer between 0 and 100";
   if (!/^-?[0-9]+$/.test(raw)) throw new Error(message + hint);
   const value = Number.parseInt(raw, 10);
@@ -299,7 +300,9 @@ async function loadDashboard() {
   const [gpus, sessions, telemetry] = await Promise.allSettled([
     request("GET", "/api/gpus"),
     request("GET", "/api/sessions"),
-    request("GET", "/api/telemetry"),
+    // A daemon without the history endpoint answered 404 once; do not keep
+    // asking (each failed request is logged by the browser).
+    state.telemetryStatus === "missing" ? Promise.reject(Object.assign(new Error("Unknown endpoint"), { status: 404 })) : request("GET", "/api/telemetry"),
   ]);
   const warnings = [];
 
