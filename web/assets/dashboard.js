@@ -604,15 +604,26 @@ function gpuCard(gpu) {
       utilBlock,
     ]),
     bar,
-    el("p", {
-      className: "gpu-memory",
-      testid: "gpu-memory",
-      text: `${formatBytes(gpu.memory_used)} / ${formatBytes(gpu.memory_total)} used`,
-    }),
+    el("div", { className: "gpu-stats" }, [
+      el("p", {
+        className: "gpu-memory",
+        testid: "gpu-memory",
+        text: `${formatBytes(gpu.memory_used)} / ${formatBytes(gpu.memory_total)} used`,
+      }),
+      gpuSensors(gpu),
+    ]),
     gpuCharts(gpu, ordinal),
   ]);
   card.dataset.gpuId = String(ordinal);
   return card;
+}
+
+// Power and temperature, when the backend reports them (optional fields).
+function gpuSensors(gpu) {
+  const parts = [];
+  if (isNumber(gpu.power_watts)) parts.push(formatWatts(gpu.power_watts));
+  if (isNumber(gpu.temperature_c)) parts.push(`${Math.round(gpu.temperature_c)} °C`);
+  return parts.length ? el("p", { className: "gpu-sensors", text: parts.join(" · ") }) : null;
 }
 
 function renderGpus() {
