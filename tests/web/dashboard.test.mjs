@@ -164,11 +164,20 @@ function pathOf(url) {
 
 // Watches one browser context: every request outside the daemon's origin is recorded and aborted,
 // console errors and uncaught page errors are recorded. `expected401` lets the anonymous check see
-// the browser's own "Failed to load resource ... 401" message for the page it was refused.
-async function watch(context, label, { expected401 = false } = {}) {
-  await context.route("**/*", (route) => {
-    const url = new URL(route.request().url());
-    if (url.origin === world.origin) return route.continue();
+// the browser's own "Failed to load resource ... 401" message for the page it was refused. `csp`
+// serves the pages with a strict Content-Security-Policy added (unless the daemon sent one), so a
+// blocked inline script or style shows up as a console error.
+async function watch(context, label, { expected401 = false, csp = false } = {}) {
+  await context.route("**/*", async (route) => {
+    const request = route.request();
+    const url = new URL(request.url());
+    if (url.origin === world.origin) {
+      if (!csp || !request.isNavigationRequest()) return route.continue();
+      const response = await route.fetch({ maxRedirects: 0 });
+      const headers = response.headers();
+      headers["content-security-policy"] ??= "default-src 'self'";
+      return route.fulfill({ response, headers });
+    }
     world.foreign.push(`${label}: ${route.request().method()} ${route.request().url()}`);
     return route.abort("blockedbyclient");
   });
@@ -334,6 +343,7 @@ test("without the token the page and the API are refused", async () => {
     const page = await anonymous.newPage();
     const response = await page.goto(`${world.origin}/`);
     assert.equal(response.status(), 401);
+    assert.match(response.headers()["content-type"], /^text\/html/);
     assert.notEqual(await page.title(), "KeepGPU Control Deck");
     assert.equal(await page.getByTestId("start-form").count(), 0, "the dashboard was served");
     // A wrong token neither logs in nor sets a cookie.
@@ -568,16 +578,17 @@ test("auto refresh shows a session started elsewhere and its release", async () 
   assertClean();
 });
 
-test("a 390px wide viewport does not scroll sideways", async () => {
+test("a 390px wide viewport does not scroll sideways (under a strict CSP)", async () => {
   const context = await world.browser.newContext({
     viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true,
     colorScheme: "light",
   });
-  await watch(context, "narrow");
+  await watch(context, "narrow", { csp: true });
   try {
     const page = await context.newPage();
-    await page.goto(`${world.origin}/?token=${encodeURIComponent(world.token)}`);
+    const response = await page.goto(`${world.origin}/?token=${encodeURIComponent(world.token)}`);
     assert.equal(page.url(), `${world.origin}/`);
+    assert.ok(response.headers()["content-security-policy"], "the page is served with a CSP");
     await until(async () => (await page.getByTestId("gpu-card").count()) === 2, "two GPU cards");
     // A session card with its long command line is on the page too.
     const jobId = await startSession(page, { gpuIds: "0,1", vram: "64MiB" });
