@@ -17,6 +17,7 @@
 #include "cli/service_common.hpp"
 #include "cli/signals.hpp"
 #include "cli/version.hpp"
+#include "cli/web_assets.hpp"
 #include "core/log.hpp"
 #include "core/text.hpp"
 #include "service/api.hpp"
@@ -25,6 +26,7 @@
 #include "service/mcp/protocol.hpp"
 #include "service/runtime_dir.hpp"
 #include "service/session_manager.hpp"
+#include "service/telemetry_history.hpp"
 
 namespace keepgpu::cli {
 namespace runtime = service::runtime;
@@ -172,6 +174,12 @@ int run_serve(const RootArgs&, const ParsedOptions& options) {
   if (tcp) server_options.tcp_host = where.host;
   server_options.tcp_port = where.port;
   server_options.token = token;
+  server_options.web_assets = embedded_web_assets();
+  // The dashboard's charts: sampled only while a session is tracked or someone is looking.
+  server_options.telemetry = std::make_shared<service::TelemetrySampler>(
+      service::TelemetrySources{[&api] { return api.list_gpus(nlohmann::json::object()); },
+                                [&sessions] { return sessions.held_bytes_by_gpu(); },
+                                [&sessions] { return sessions.size() > 0; }});
   auto server = std::make_unique<service::http::Server>(api, server_options, rpc);
   bool listening_tcp = tcp;
   try {
@@ -197,6 +205,19 @@ int run_serve(const RootArgs&, const ParsedOptions& options) {
   }
 
   const int port = listening_tcp ? server->tcp_port() : where.port;
+  if (listening_tcp) {
+    try {
+      runtime::write_endpoint_record(paths.endpoint,
+                                     {::getpid(), where.host, port, token.has_value()});
+    } catch (const std::exception& e) {
+      KG_WARN(logger(),
+              "Cannot record the TCP endpoint in {} ({}); `keep-gpu dashboard` needs "
+              "--host/--port to find this service",
+              paths.endpoint.string(), e.what());
+    }
+  } else {
+    runtime::remove_endpoint_record(paths.endpoint);
+  }
   if (listening_tcp) {
     print_line(fmt::format("Service URL: http://{}:{}/", where.host, port));
     print_line(
@@ -230,6 +251,7 @@ int run_serve(const RootArgs&, const ParsedOptions& options) {
   if (auto record = runtime::read_pid_record(paths.pid); record && record->pid == ::getpid()) {
     runtime::remove_pid_record(paths.pid);
   }
+  runtime::remove_endpoint_record(paths.endpoint);
   ::unlink(paths.socket.c_str());
   KG_INFO(logger(), "KeepGPU service stopped");
   leave(0);

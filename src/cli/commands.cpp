@@ -20,6 +20,7 @@ constexpr Entry kCommands[] = {
     {"stop", stop_spec, run_stop},
     {"list-gpus", list_gpus_spec, run_list_gpus},
     {"service-stop", service_stop_spec, run_service_stop},
+    {"dashboard", dashboard_spec, run_dashboard},
 };
 
 }  // namespace

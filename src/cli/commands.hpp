@@ -16,6 +16,7 @@ const CommandSpec& status_spec();
 const CommandSpec& stop_spec();
 const CommandSpec& list_gpus_spec();
 const CommandSpec& service_stop_spec();
+const CommandSpec& dashboard_spec();
 
 int run_serve(const RootArgs& root, const ParsedOptions& options);
 int run_start(const RootArgs& root, const ParsedOptions& options);
@@ -23,5 +24,6 @@ int run_status(const RootArgs& root, const ParsedOptions& options);
 int run_stop(const RootArgs& root, const ParsedOptions& options);
 int run_list_gpus(const RootArgs& root, const ParsedOptions& options);
 int run_service_stop(const RootArgs& root, const ParsedOptions& options);
+int run_dashboard(const RootArgs& root, const ParsedOptions& options);
 
 }  // namespace keepgpu::cli

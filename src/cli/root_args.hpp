@@ -39,8 +39,8 @@ struct RootArgs {
 };
 
 inline const std::vector<std::string>& subcommand_names() {
-  static const std::vector<std::string> names = {"serve", "start",     "status",
-                                                 "stop",  "list-gpus", "service-stop"};
+  static const std::vector<std::string> names = {"serve",     "start",        "status",   "stop",
+                                                 "list-gpus", "service-stop", "dashboard"};
   return names;
 }
 

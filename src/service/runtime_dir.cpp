@@ -145,7 +145,8 @@ Paths paths_in(const fs::path& dir) {
                dir / "daemon.pid",
                dir / "daemon.log",
                dir / "daemon.lock",
-               dir / "serve.lock"};
+               dir / "serve.lock",
+               dir / "endpoint.json"};
 }
 
 std::optional<std::string> unsafe_reason(const fs::path& dir) {
@@ -404,6 +405,39 @@ std::optional<PidRecord> read_pid_record(const fs::path& path) {
 
 void write_pid_record(const fs::path& path, const PidRecord& record) {
   write_atomically(path, to_json(record), 0600);
+}
+
+void write_endpoint_record(const fs::path& path, const EndpointRecord& record) {
+  const nlohmann::json doc = {
+      {"pid", record.pid}, {"host", record.host}, {"port", record.port}, {"token", record.token}};
+  write_atomically(path, doc.dump() + "\n", 0600);
+}
+
+void remove_endpoint_record(const fs::path& path) {
+  std::error_code ec;
+  fs::remove(path, ec);
+}
+
+std::optional<EndpointRecord> read_endpoint_record(const fs::path& path) {
+  std::ifstream in(path);
+  if (!in) return std::nullopt;
+  const auto doc = nlohmann::json::parse(in, nullptr, false);
+  if (!doc.is_object()) return std::nullopt;
+  const auto pid = doc.find("pid");
+  const auto host = doc.find("host");
+  const auto port = doc.find("port");
+  const auto token = doc.find("token");
+  if (pid == doc.end() || !pid->is_number_integer() || host == doc.end() || !host->is_string() ||
+      port == doc.end() || !port->is_number_integer() || token == doc.end() ||
+      !token->is_boolean()) {
+    return std::nullopt;
+  }
+  EndpointRecord record{pid->get<pid_t>(), host->get<std::string>(), port->get<int>(),
+                        token->get<bool>()};
+  if (record.pid <= 0 || record.port <= 0 || record.port > 65535 || !process_alive(record.pid)) {
+    return std::nullopt;
+  }
+  return record;
 }
 
 void remove_pid_record(const fs::path& path) {

@@ -30,6 +30,7 @@ struct Paths {
   std::filesystem::path log;         // daemon.log
   std::filesystem::path lock;        // daemon.lock: serialises auto-start
   std::filesystem::path serve_lock;  // serve.lock: held by the running service, one per user
+  std::filesystem::path endpoint;    // endpoint.json: the running service's TCP listener
 };
 
 // $XDG_RUNTIME_DIR/keep-gpu when XDG_RUNTIME_DIR is an absolute path, else ~/.keepgpu ($HOME,
@@ -111,6 +112,25 @@ bool verify_pid_record(const PidRecord& record);
 // right after posix_spawn returns, /proc may still show an empty command line.
 std::optional<PidRecord> record_for(pid_t pid, const std::string& host, int port,
                                     const std::vector<std::string>* expected_argv = nullptr);
+
+// --- TCP endpoint ------------------------------------------------------------------------------
+
+// Where the running service listens on TCP, so `keep-gpu dashboard` can print its URL whatever
+// --host/--port the service was started with. Written by the service after it binds, removed
+// when it stops.
+struct EndpointRecord {
+  pid_t pid = 0;
+  std::string host;
+  int port = 0;
+  bool token = true;  // false: the service runs with --no-auth
+};
+
+// Writes atomically, mode 0600. Throws std::system_error.
+void write_endpoint_record(const std::filesystem::path& path, const EndpointRecord& record);
+// Removes the file; a missing file is fine.
+void remove_endpoint_record(const std::filesystem::path& path);
+// The record, or nullopt when the file is absent or malformed, or its pid is not alive.
+std::optional<EndpointRecord> read_endpoint_record(const std::filesystem::path& path);
 
 // --- locking ----------------------------------------------------------------------------------
 

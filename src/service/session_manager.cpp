@@ -698,6 +698,26 @@ void SessionManager::shutdown() {
   }
 }
 
+std::map<std::int64_t, std::uint64_t> SessionManager::held_bytes_by_gpu() const {
+  std::vector<std::shared_ptr<keeper::KeeperGroup>> groups;
+  {
+    std::lock_guard lock(core_->mutex);
+    for (const auto& session : core_->sessions) {
+      if (session->group) groups.push_back(session->group);
+    }
+  }
+  std::map<std::int64_t, std::uint64_t> held;
+  for (const auto& group : groups) {
+    const auto& ids = group->gpu_ids();
+    const auto& keepers = group->keepers();
+    for (std::size_t i = 0; i < keepers.size() && i < ids.size(); ++i) {
+      const std::uint64_t bytes = keepers[i]->status().held_bytes;
+      if (bytes > 0) held[ids[i]] += bytes;
+    }
+  }
+  return held;
+}
+
 std::size_t SessionManager::size() const {
   std::lock_guard lock(core_->mutex);
   return core_->reservations.size() + core_->sessions.size();

@@ -13,6 +13,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -90,6 +91,10 @@ class SessionManager {
   nlohmann::json status_one(const std::string& job_id);
   // Quiet stop-all, bounded by the timeouts; safe to call more than once.
   void shutdown();
+  // Bytes held right now by every registered session's keepers, summed per visible GPU ordinal
+  // (a GPU with nothing held is absent). Reads keeper status without holding the registry lock.
+  std::map<std::int64_t, std::uint64_t> held_bytes_by_gpu() const;
+
   // Number of sessions and reservations (for tests and the daemon's idle checks).
   std::size_t size() const;
   // True when the id is reserved by a start in progress or registered in any state (REST create

@@ -1,13 +1,19 @@
 #include "service/http/handler.hpp"
 
 #include "service/http/body.hpp"
+#include "service/http/dashboard_login.hpp"
 #include "service/http/rest.hpp"
 
 namespace keepgpu::service::http {
 
 RequestHandler::RequestHandler(Api& api, std::shared_ptr<const jsonrpc::Dispatcher> rpc,
-                               StaticFiles files, std::size_t max_body_bytes)
-    : api_(api), rpc_(std::move(rpc)), files_(std::move(files)), max_body_bytes_(max_body_bytes) {}
+                               StaticFiles files, std::shared_ptr<TelemetrySampler> telemetry,
+                               std::size_t max_body_bytes)
+    : api_(api),
+      rpc_(std::move(rpc)),
+      files_(std::move(files)),
+      telemetry_(std::move(telemetry)),
+      max_body_bytes_(max_body_bytes) {}
 
 Plan RequestHandler::plan(const RequestHead& head, const ListenerPolicy& policy) const {
   const bool is_head = head.method == "HEAD";
@@ -23,16 +29,25 @@ Plan RequestHandler::plan(const RequestHead& head, const ListenerPolicy& policy)
   }
 
   const RequestTarget target = parse_request_target(head.target);
-  // /health stays open so clients can probe a daemon before they have its token.
-  if (target.path != "/health" && !token_accepted(policy, head.authorization)) {
+  if (is_login_request(policy, head.method, target.path, target.query)) {
+    return now(login_reply(policy, query_value(target.query, "token").value_or("")));
+  }
+  Route route = route_request(head.method, target);
+  // /health stays open so clients can probe a daemon before they have its token. A browser
+  // authenticates with the login cookie instead of the header.
+  if (target.path != "/health" && !token_accepted(policy, head.authorization) &&
+      !(head.authorization == std::nullopt && cookie_token_accepted(policy, head.cookie))) {
+    if (route.action == Action::static_file) return now(unauthorized_page());
     Reply reply = error_reply(401, "Missing or invalid token");
     reply.headers.emplace_back("WWW-Authenticate", "Bearer");
     return now(std::move(reply));
   }
 
-  Route route = route_request(head.method, target);
   if (!reads_body(route.action)) {
     switch (route.action) {
+      case Action::telemetry:
+        if (!telemetry_) return now(error_reply(404, "Unknown endpoint"));
+        return Plan{std::nullopt, std::move(route), 0, {}};
       case Action::list_gpus:
       case Action::list_sessions:
       case Action::stop_all:
@@ -73,8 +88,11 @@ Reply RequestHandler::immediate(const Route& route, const RequestTarget& target,
       return error_reply(400, "Invalid session path for job_id");
     case Action::health:
       return json_reply(200, {{"ok", true}});
-    case Action::static_file:
-      return files_.serve(target.path, method == "HEAD");
+    case Action::static_file: {
+      Reply reply = files_.serve(target.path, method == "HEAD");
+      add_page_security_headers(reply);
+      return reply;
+    }
     default:
       return error_reply(404, "Unknown endpoint");
   }
@@ -94,6 +112,12 @@ Reply RequestHandler::run(const Plan& plan, std::string_view body) const {
       return rest_list_gpus(api_);
     case Action::list_sessions:
       return rest_status(api_, std::nullopt);
+    case Action::telemetry:
+      try {
+        return json_reply(200, telemetry_->view());
+      } catch (const std::exception& error) {
+        return typed_error_reply(500, error.what(), "RuntimeError");
+      }
     case Action::session_status:
       return rest_status(api_, route.job_id);
     case Action::stop_all:

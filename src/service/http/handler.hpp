@@ -19,6 +19,7 @@
 #include "service/http/security.hpp"
 #include "service/http/static_files.hpp"
 #include "service/jsonrpc.hpp"
+#include "service/telemetry_history.hpp"
 
 namespace keepgpu::service::http {
 
@@ -30,6 +31,7 @@ struct RequestHead {
   std::optional<std::string> host;
   std::optional<std::string> origin;
   std::optional<std::string> authorization;
+  std::optional<std::string> cookie;  // every Cookie header, joined with "; "
   std::optional<std::string> content_type;
   std::vector<std::string> content_lengths;         // every Content-Length value, in order
   bool expect_continue = false;                     // "Expect: 100-continue" (curl sends it)
@@ -46,8 +48,9 @@ struct Plan {
 
 class RequestHandler {
  public:
+  // `telemetry` may be null: GET /api/telemetry is then an unknown endpoint.
   RequestHandler(Api& api, std::shared_ptr<const jsonrpc::Dispatcher> rpc, StaticFiles files,
-                 std::size_t max_body_bytes);
+                 std::shared_ptr<TelemetrySampler> telemetry, std::size_t max_body_bytes);
 
   Plan plan(const RequestHead& head, const ListenerPolicy& policy) const;
   Reply run(const Plan& plan, std::string_view body) const;
@@ -59,6 +62,7 @@ class RequestHandler {
   Api& api_;
   std::shared_ptr<const jsonrpc::Dispatcher> rpc_;
   StaticFiles files_;
+  std::shared_ptr<TelemetrySampler> telemetry_;
   std::size_t max_body_bytes_;
   std::shared_ptr<McpSessionStore> mcp_sessions_ = std::make_shared<McpSessionStore>();
 };

@@ -28,7 +28,7 @@ bool is_member_path(std::string_view path) {
 
 // The Allow value of a known route; nullopt for paths that are not routes.
 std::optional<std::string_view> allowed_methods(std::string_view path) {
-  if (path == "/health" || path == "/api/gpus") return "GET";
+  if (path == "/health" || path == "/api/gpus" || path == "/api/telemetry") return "GET";
   if (path == "/api/sessions") return "GET, POST, DELETE";
   if (is_member_path(path)) return "GET, DELETE";
   if (path == "/") return "GET, POST";
@@ -103,6 +103,7 @@ Route route_request(std::string_view method, const RequestTarget& target) {
     if (allow && !allows(*allow, "GET")) return not_allowed(*allow);
     if (path == "/health") return make(Action::health);
     if (path == "/api/gpus") return make(Action::list_gpus);
+    if (path == "/api/telemetry") return make(Action::telemetry);
     if (path == "/api/sessions") return make(Action::list_sessions);
     if (is_member_path(path)) return member(Action::session_status, target);
     return make(api ? Action::unknown_endpoint : Action::static_file);

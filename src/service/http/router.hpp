@@ -17,6 +17,7 @@ enum class Action {
   invalid_session_path,  // 400 "Invalid session path for job_id"
   health,                // GET /health
   list_gpus,             // GET /api/gpus
+  telemetry,             // GET /api/telemetry: the dashboard's history (beyond upstream)
   list_sessions,         // GET /api/sessions
   create_session,        // POST /api/sessions (reads the body)
   stop_all,              // DELETE /api/sessions

@@ -4,6 +4,7 @@
 #include <array>
 
 #include "core/text.hpp"
+#include "service/http/request_target.hpp"
 
 namespace keepgpu::service::http {
 namespace {
@@ -117,6 +118,54 @@ bool token_accepted(const ListenerPolicy& policy, const std::optional<std::strin
   const auto space = value.find(' ');
   if (space == std::string_view::npos || !iequals(value.substr(0, space), "bearer")) return false;
   return constant_time_equals(trim(value.substr(space + 1)), *policy.token);
+}
+
+std::string token_cookie_name(int port) {
+  return "keepgpu_token_" + std::to_string(port);
+}
+
+std::optional<std::string> cookie_value(std::string_view cookie_header, std::string_view name) {
+  std::size_t pos = 0;
+  while (pos <= cookie_header.size()) {
+    const auto semicolon = cookie_header.find(';', pos);
+    const auto end = semicolon == std::string_view::npos ? cookie_header.size() : semicolon;
+    const std::string_view pair = trim(cookie_header.substr(pos, end - pos));
+    const auto equals = pair.find('=');
+    if (equals != std::string_view::npos && trim(pair.substr(0, equals)) == name) {
+      std::string_view value = trim(pair.substr(equals + 1));
+      if (value.size() >= 2 && value.front() == '"' && value.back() == '"') {
+        value = value.substr(1, value.size() - 2);
+      }
+      return std::string(value);
+    }
+    if (semicolon == std::string_view::npos) break;
+    pos = semicolon + 1;
+  }
+  return std::nullopt;
+}
+
+bool cookie_token_accepted(const ListenerPolicy& policy, const std::optional<std::string>& cookie) {
+  if (!policy.tcp || !policy.token) return true;
+  if (!cookie) return false;
+  const auto value = cookie_value(*cookie, token_cookie_name(policy.port));
+  return value && constant_time_equals(*value, *policy.token);
+}
+
+std::optional<std::string> query_value(std::string_view query, std::string_view key) {
+  std::size_t pos = 0;
+  while (pos <= query.size()) {
+    const auto amp = query.find('&', pos);
+    const auto end = amp == std::string_view::npos ? query.size() : amp;
+    const std::string_view pair = query.substr(pos, end - pos);
+    const auto equals = pair.find('=');
+    if (pair.substr(0, equals) == key) {
+      return equals == std::string_view::npos ? std::string()
+                                              : percent_decode(pair.substr(equals + 1));
+    }
+    if (amp == std::string_view::npos) break;
+    pos = amp + 1;
+  }
+  return std::nullopt;
 }
 
 bool is_json_content_type(const std::optional<std::string>& content_type) {

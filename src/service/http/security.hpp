@@ -38,6 +38,19 @@ bool origin_allowed(const ListenerPolicy& policy, const std::optional<std::strin
 // token (scheme case-insensitive; compared in constant time).
 bool token_accepted(const ListenerPolicy& policy, const std::optional<std::string>& authorization);
 
+// The dashboard's login cookie (the Jupyter way): opening "/?token=<token>" once stores the token
+// in an HttpOnly, SameSite=Strict cookie, so the page never sees it and no other site can send it.
+// The name carries the port: cookies are per host, not per port, and one user may run daemons on
+// several ports.
+std::string token_cookie_name(int port);
+// The value of cookie `name` in a Cookie header ("a=1; b=2"), or nullopt.
+std::optional<std::string> cookie_value(std::string_view cookie_header, std::string_view name);
+// True when the listener needs no token or the Cookie header carries the right one.
+bool cookie_token_accepted(const ListenerPolicy& policy, const std::optional<std::string>& cookie);
+// The percent-decoded value of `key` in a query string ("a=1&token=x"), or nullopt; the first
+// occurrence wins.
+std::optional<std::string> query_value(std::string_view query, std::string_view key);
+
 // "application/json" with optional parameters (charset=...), case-insensitive.
 bool is_json_content_type(const std::optional<std::string>& content_type);
 

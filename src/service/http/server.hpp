@@ -7,13 +7,16 @@
 #include <chrono>
 #include <cstddef>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "service/api.hpp"
 #include "service/jsonrpc.hpp"
+#include "service/telemetry_history.hpp"
 
 namespace keepgpu::service::http {
 
@@ -28,6 +31,10 @@ struct ServerOptions {
   std::chrono::milliseconds read_timeout{10000};   // whole request (and each write) must fit
   std::chrono::milliseconds shutdown_grace{2000};  // stop() waits this long for running calls
   int threads = 4;  // I/O threads; Api calls run on their own threads
+  // The dashboard's files (path relative to the static root -> bytes); empty: "UI not built".
+  std::map<std::string, std::string_view, std::less<>> web_assets;
+  // Serves GET /api/telemetry when set.
+  std::shared_ptr<TelemetrySampler> telemetry;
 };
 
 class Server {

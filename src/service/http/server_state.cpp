@@ -6,7 +6,7 @@ ServerState::ServerState(Api& api, ServerOptions options_in,
                          std::shared_ptr<const jsonrpc::Dispatcher> rpc)
     : options(std::move(options_in)),
       handler(api, rpc ? std::move(rpc) : std::make_shared<const jsonrpc::Dispatcher>(api),
-              StaticFiles{}, options.max_body_bytes),
+              StaticFiles(options.web_assets), options.telemetry, options.max_body_bytes),
       io(options.threads > 0 ? options.threads : 1) {}
 
 bool ServerState::begin_call() {

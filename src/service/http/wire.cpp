@@ -43,6 +43,11 @@ std::optional<RequestHead> parse_request_head(std::string header_block) {
   head.origin = field(request, http::field::origin);
   head.authorization = field(request, http::field::authorization);
   head.content_type = field(request, http::field::content_type);
+  for (const auto& entry : request) {
+    if (entry.name() != http::field::cookie) continue;
+    head.cookie =
+        head.cookie ? *head.cookie + "; " + std::string(entry.value()) : std::string(entry.value());
+  }
   head.expect_continue = boost::beast::iequals(request[http::field::expect], "100-continue");
   if (const auto found = request.find("Mcp-Session-Id"); found != request.end()) {
     head.mcp_session_id = std::string(found->value());

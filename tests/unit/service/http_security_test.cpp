@@ -100,5 +100,32 @@ TEST(HttpSecurity, JsonContentType) {
   EXPECT_FALSE(is_json_content_type(std::nullopt));
 }
 
+TEST(HttpSecurity, CookieValues) {
+  EXPECT_EQ(cookie_value("a=1; keepgpu_token_8765=abc; b=2", "keepgpu_token_8765"), "abc");
+  EXPECT_EQ(cookie_value("keepgpu_token_8765=\"abc\"", "keepgpu_token_8765"), "abc");
+  EXPECT_EQ(cookie_value("  x = y ;z=", "z"), "");
+  EXPECT_EQ(cookie_value("x=y", "keepgpu_token_8765"), std::nullopt);
+  EXPECT_EQ(cookie_value("xkeepgpu_token_8765=abc", "keepgpu_token_8765"), std::nullopt);
+  EXPECT_EQ(cookie_value("", "a"), std::nullopt);
+}
+
+TEST(HttpSecurity, CookieTokenIsPerPort) {
+  const auto policy = tcp_policy("127.0.0.1", "tok");
+  EXPECT_EQ(token_cookie_name(8765), "keepgpu_token_8765");
+  EXPECT_TRUE(cookie_token_accepted(policy, std::string("keepgpu_token_8765=tok")));
+  EXPECT_FALSE(cookie_token_accepted(policy, std::string("keepgpu_token_8766=tok")));
+  EXPECT_FALSE(cookie_token_accepted(policy, std::string("keepgpu_token_8765=tok2")));
+  EXPECT_FALSE(cookie_token_accepted(policy, std::nullopt));
+  EXPECT_TRUE(cookie_token_accepted(tcp_policy(), std::nullopt)) << "no token required";
+}
+
+TEST(HttpSecurity, QueryValues) {
+  EXPECT_EQ(query_value("token=abc", "token"), "abc");
+  EXPECT_EQ(query_value("a=1&token=a%2Fb&token=2", "token"), "a/b");
+  EXPECT_EQ(query_value("token", "token"), "");
+  EXPECT_EQ(query_value("tokens=1", "token"), std::nullopt);
+  EXPECT_EQ(query_value("", "token"), std::nullopt);
+}
+
 }  // namespace
 }  // namespace keepgpu::service::http

@@ -1,0 +1,113 @@
+// A short per-GPU telemetry history for the dashboard's charts: utilization, memory used (the
+// device's own reading) against memory held by keep-gpu, and power, over the last minutes.
+//
+// TelemetryHistory is the bounded store (pure; time is passed in). TelemetrySampler fills it
+// from the GPU listing on its own thread, but only while someone can use the data: while any
+// session is tracked, or while a viewer asked for it recently. An idle daemon with nobody
+// watching therefore queries no GPU at all.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+
+namespace keepgpu::service {
+
+struct TelemetrySample {
+  double t = 0.0;  // Unix seconds
+  std::optional<double> utilization;
+  std::optional<std::int64_t> memory_used;
+  std::uint64_t memory_held = 0;
+  std::optional<double> power_watts;
+};
+
+class TelemetryHistory {
+ public:
+  explicit TelemetryHistory(std::chrono::seconds window);
+
+  // One sample per GPU record of a list_gpus listing (spec §9.1: visible_id or id, name,
+  // memory_total, memory_used, utilization, power_watts); `held` maps visible ordinals to bytes
+  // held by keep-gpu. Samples older than the window are dropped, and so are GPUs that no listing
+  // has shown for a whole window.
+  void record(double now, const nlohmann::json& records,
+              const std::map<std::int64_t, std::uint64_t>& held);
+
+  // {"window_seconds", "gpus": [{"id", "name", "memory_total", "samples": [{"t", "utilization",
+  // "memory_used", "memory_held", "power_watts"}]}]}, GPUs by id, samples oldest first.
+  nlohmann::json to_json() const;
+
+  // Time of the newest sample, or nullopt before the first.
+  std::optional<double> last_sample_time() const;
+
+ private:
+  struct Gpu {
+    std::string name;
+    std::optional<std::int64_t> memory_total;
+    double last_seen = 0.0;
+    std::deque<TelemetrySample> samples;
+  };
+
+  const std::int64_t window_;  // seconds
+  mutable std::mutex mutex_;
+  std::map<std::int64_t, Gpu> gpus_;
+  std::optional<double> last_sample_;
+};
+
+struct TelemetrySources {
+  // The list_gpus result ({"gpus": [...]}); may throw (the sample is then skipped).
+  std::function<nlohmann::json()> list_gpus;
+  // Bytes held per visible ordinal.
+  std::function<std::map<std::int64_t, std::uint64_t>()> held_bytes;
+  // True while any session or start is tracked.
+  std::function<bool()> sessions_tracked;
+};
+
+struct TelemetryOptions {
+  std::chrono::seconds period{5};           // between samples while wanted
+  std::chrono::seconds window{600};         // how much history is kept
+  std::chrono::seconds viewer_linger{300};  // keep sampling this long after the last view
+};
+
+class TelemetrySampler {
+ public:
+  TelemetrySampler(TelemetrySources sources, TelemetryOptions options = {});
+  ~TelemetrySampler();  // stops and joins the thread
+  TelemetrySampler(const TelemetrySampler&) = delete;
+  TelemetrySampler& operator=(const TelemetrySampler&) = delete;
+
+  // For GET /api/telemetry: counts as a viewer (sampling goes on for viewer_linger), takes a
+  // sample first when the newest is older than the period, and returns the history with
+  // "period_seconds" and "now" added. Blocks for at most one listing.
+  nlohmann::json view();
+
+  // Takes one sample when the newest is older than `max_age` (or there is none). Concurrent
+  // callers share one listing. Returns true when a sample was recorded.
+  bool sample_if_stale(std::chrono::milliseconds max_age);
+
+ private:
+  void run(std::stop_token stop);
+  bool wanted();
+
+  TelemetrySources sources_;
+  TelemetryOptions options_;
+  TelemetryHistory history_;
+  std::mutex sampling_;  // one listing at a time
+  std::mutex state_;
+  std::condition_variable_any wake_;
+  std::optional<std::chrono::steady_clock::time_point> last_view_;
+  std::jthread thread_;  // last: started after everything above exists
+};
+
+// Unix time now, in seconds.
+double unix_seconds_now();
+
+}  // namespace keepgpu::service
