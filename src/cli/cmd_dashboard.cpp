@@ -80,7 +80,7 @@ std::string html_escape(const std::string& text) {
 
 // A page that sends the browser on to `url`; only our user can read it.
 std::filesystem::path write_open_file(const runtime::Paths& paths, const std::string& url) {
-  const auto file = paths.dir / "dashboard-open.html";
+  auto file = paths.dir / "dashboard-open.html";
   ::unlink(file.c_str());
   const int fd = ::open(file.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
   if (fd < 0) throw std::runtime_error("cannot write " + file.string());

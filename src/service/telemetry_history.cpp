@@ -109,7 +109,7 @@ TelemetrySampler::TelemetrySampler(TelemetrySources sources, TelemetryOptions op
     : sources_(std::move(sources)),
       options_(options),
       history_(options.window),
-      thread_([this](std::stop_token stop) { run(std::move(stop)); }) {}
+      thread_([this](const std::stop_token& stop) { run(stop); }) {}
 
 TelemetrySampler::~TelemetrySampler() {
   thread_.request_stop();
@@ -126,7 +126,7 @@ bool TelemetrySampler::wanted() {
   return sources_.sessions_tracked && sources_.sessions_tracked();
 }
 
-void TelemetrySampler::run(std::stop_token stop) {
+void TelemetrySampler::run(const std::stop_token& stop) {
   while (!stop.stop_requested()) {
     if (wanted()) {
       // A little slack so a view that just sampled does not make this one skip a whole period.

@@ -94,7 +94,7 @@ class TelemetrySampler {
   bool sample_if_stale(std::chrono::milliseconds max_age);
 
  private:
-  void run(std::stop_token stop);
+  void run(const std::stop_token& stop);
   bool wanted();
 
   TelemetrySources sources_;
