@@ -1,7 +1,8 @@
 // keep-gpu's web dashboard driven in headless Chromium (Debian's package, through playwright-core)
 // against a `keep-gpu serve` daemon on the fake NVIDIA libraries with two GPUs (no GPU needed):
 // the token login, the GPU cards, starting and releasing sessions through the page, the start
-// form's messages, the telemetry chart, Release All, a phone-sized viewport and the dark theme.
+// form's messages, the telemetry chart, Release All, auto refresh, a phone-sized viewport (served
+// with a strict CSP) and the dark theme.
 // Every page must load without console errors and without a request that leaves 127.0.0.1.
 //
 //   KEEP_GPU_BUILD=<build dir> node --test dashboard.test.mjs
