@@ -700,7 +700,11 @@ function historyFor(ordinal) {
   const windowSeconds = data && isNumber(data.window_seconds) && data.window_seconds > 0 ? data.window_seconds : 600;
   const lastT = samples.length ? samples[samples.length - 1].t : Date.now() / 1000;
   const end = data && isNumber(data.now) ? Math.max(data.now, lastT) : lastT;
-  return { entry, samples, period, windowSeconds, start: end - windowSeconds, end };
+  // The x axis covers the history there is (whole minutes, at least 2), up to the daemon's
+  // window, so a fresh page shows a readable line instead of a dot at the right edge.
+  const firstT = samples.length ? samples[0].t : end;
+  const shown = Math.min(windowSeconds, Math.max(120, Math.ceil((end - firstT) / 60) * 60));
+  return { entry, samples, period, windowSeconds: shown, start: end - shown, end };
 }
 
 // Splits a series into runs of consecutive readings; a null reading or a gap
