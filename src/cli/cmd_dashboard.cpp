@@ -29,17 +29,12 @@ const CommandSpec& dashboard_spec() {
   static const CommandSpec spec = [] {
     CommandSpec s;
     s.name = "dashboard";
-    s.description =
-        "Print the dashboard URL (with its one-time token); start the service if needed.";
+    s.description = "Print the dashboard URL with its token; start the service if needed.";
     OptionSpec open =
         flag_option({"--open"}, "open", "Also open it in a browser ($BROWSER, else xdg-open).");
-    OptionSpec on = flag_option({"--auto-start"}, "auto_start",
-                                "Spawn the per-user daemon when the service is not healthy.");
-    on.help_names = "--auto-start / --no-auto-start";
-    on.default_text = "auto-start";
-    OptionSpec off = flag_option({"--no-auto-start"}, "auto_start", "", "0");
-    off.hidden_in_help = true;
-    s.options = {open, host_option(), port_option(), on, off};
+    s.options = {open, host_option(), port_option()};
+    for (auto& option : auto_start_options())
+      s.options.push_back(std::move(option));
     return s;
   }();
   return spec;
@@ -153,10 +148,7 @@ int run_dashboard(const RootArgs& root, const ParsedOptions& options) {
   try {
     where = validate_host_port(options);
     target = make_target(where);
-    AutoStartOptions auto_start;
-    auto_start.auto_start = options.optional("auto_start").value_or("1") == "1";
-    auto_start.root_args = daemon_root_args(root);
-    if (ensure_service(target, auto_start)) {
+    if (ensure_service(target, auto_start_from(root, options))) {
       std::cerr << "Auto-started KeepGPU service (stop it with: keep-gpu service-stop)"
                 << std::endl;
     }

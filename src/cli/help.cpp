@@ -45,8 +45,8 @@ Commands:
   stop          Stop one session or all sessions.
   list-gpus     List GPU telemetry from local service.
   service-stop  Stop local KeepGPU service daemon started by auto-start logic.
-  dashboard     Print the dashboard URL (with its one-time token); start the
-                service if needed.
+  dashboard     Print the dashboard URL with its token; start the service if
+                needed.
 
 Environment:
   KEEP_GPU_LIBCUDA, KEEP_GPU_LIBNVML   load these instead of libcuda.so.1 and

@@ -116,6 +116,23 @@ int subcommand_usage_error(const std::string& command, const std::string& messag
   return 2;
 }
 
+std::vector<OptionSpec> auto_start_options() {
+  OptionSpec on = flag_option({"--auto-start"}, "auto_start",
+                              "Spawn the per-user daemon when the service is not healthy.");
+  on.help_names = "--auto-start / --no-auto-start";
+  on.default_text = "auto-start";
+  OptionSpec off = flag_option({"--no-auto-start"}, "auto_start", "", "0");
+  off.hidden_in_help = true;
+  return {on, off};
+}
+
+AutoStartOptions auto_start_from(const RootArgs& root, const ParsedOptions& options) {
+  AutoStartOptions auto_start;
+  auto_start.auto_start = options.optional("auto_start").value_or("1") == "1";
+  auto_start.root_args = daemon_root_args(root);
+  return auto_start;
+}
+
 std::vector<std::string> daemon_root_args(const RootArgs& root) {
   std::vector<std::string> args;
   if (root.log_level) args.insert(args.end(), {"--log-level", *root.log_level});

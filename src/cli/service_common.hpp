@@ -6,6 +6,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "cli/daemon_control.hpp"
 #include "cli/json_value.hpp"
@@ -45,5 +46,10 @@ int subcommand_usage_error(const std::string& command, const std::string& messag
 
 // Root options worth passing to a spawned daemon (--log-level, --log-format).
 std::vector<std::string> daemon_root_args(const RootArgs& root);
+
+// The --auto-start / --no-auto-start pair (key "auto_start"; the negative form hidden in help).
+std::vector<OptionSpec> auto_start_options();
+// How to auto-start for these options: on unless --no-auto-start, with the root's log options.
+AutoStartOptions auto_start_from(const RootArgs& root, const ParsedOptions& options);
 
 }  // namespace keepgpu::cli
