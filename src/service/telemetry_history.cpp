@@ -116,22 +116,22 @@ TelemetrySampler::~TelemetrySampler() {
   wake_.notify_all();
 }
 
-bool TelemetrySampler::wanted() {
+std::optional<std::chrono::seconds> TelemetrySampler::wanted_period() {
   {
     std::lock_guard lock(state_);
     if (last_view_ && std::chrono::steady_clock::now() - *last_view_ < options_.viewer_linger) {
-      return true;
+      return options_.period;
     }
   }
-  return sources_.sessions_tracked && sources_.sessions_tracked();
+  if (sources_.sessions_tracked && sources_.sessions_tracked()) return options_.background_period;
+  return std::nullopt;
 }
 
 void TelemetrySampler::run(const std::stop_token& stop) {
   while (!stop.stop_requested()) {
-    if (wanted()) {
+    if (const auto period = wanted_period()) {
       // A little slack so a view that just sampled does not make this one skip a whole period.
-      sample_if_stale(std::chrono::duration_cast<std::chrono::milliseconds>(options_.period) * 9 /
-                      10);
+      sample_if_stale(std::chrono::duration_cast<std::chrono::milliseconds>(*period) * 9 / 10);
     }
     std::unique_lock lock(state_);
     wake_.wait_for(lock, stop, options_.period, [] { return false; });
@@ -167,6 +167,7 @@ nlohmann::json TelemetrySampler::view() {
   sample_if_stale(std::chrono::duration_cast<std::chrono::milliseconds>(options_.period));
   nlohmann::json out = history_.to_json();
   out["period_seconds"] = options_.period.count();
+  out["background_period_seconds"] = options_.background_period.count();
   out["now"] = unix_seconds_now();
   return out;
 }

@@ -2,9 +2,10 @@
 // device's own reading) against memory held by keep-gpu, and power, over the last minutes.
 //
 // TelemetryHistory is the bounded store (pure; time is passed in). TelemetrySampler fills it
-// from the GPU listing on its own thread, but only while someone can use the data: while any
-// session is tracked, or while a viewer asked for it recently. An idle daemon with nobody
-// watching therefore queries no GPU at all.
+// from the GPU listing on its own thread, but only while someone can use the data: every few
+// seconds while a viewer asked for it recently, more slowly while sessions are tracked (so there
+// is history when the page opens), and not at all otherwise: an idle daemon with nobody
+// watching queries no GPU.
 #pragma once
 
 #include <chrono>
@@ -72,9 +73,12 @@ struct TelemetrySources {
 };
 
 struct TelemetryOptions {
-  std::chrono::seconds period{5};           // between samples while wanted
+  std::chrono::seconds period{5};  // between samples while someone is viewing
+  // Between samples while sessions are tracked but nobody has viewed lately: the history is
+  // there when the page opens, at a sixth of the listings (each one may initialise NVML).
+  std::chrono::seconds background_period{30};
   std::chrono::seconds window{600};         // how much history is kept
-  std::chrono::seconds viewer_linger{300};  // keep sampling this long after the last view
+  std::chrono::seconds viewer_linger{300};  // sample at `period` this long after the last view
 };
 
 class TelemetrySampler {
@@ -84,9 +88,10 @@ class TelemetrySampler {
   TelemetrySampler(const TelemetrySampler&) = delete;
   TelemetrySampler& operator=(const TelemetrySampler&) = delete;
 
-  // For GET /api/telemetry: counts as a viewer (sampling goes on for viewer_linger), takes a
-  // sample first when the newest is older than the period, and returns the history with
-  // "period_seconds" and "now" added. Blocks for at most one listing.
+  // For GET /api/telemetry: counts as a viewer (sampling goes on at `period` for
+  // viewer_linger), takes a sample first when the newest is older than the period, and returns
+  // the history with "period_seconds", "background_period_seconds" and "now" added. Blocks for
+  // at most one listing.
   nlohmann::json view();
 
   // Takes one sample when the newest is older than `max_age` (or there is none). Concurrent
@@ -95,7 +100,9 @@ class TelemetrySampler {
 
  private:
   void run(const std::stop_token& stop);
-  bool wanted();
+  // The sampling period wanted now: `period` while viewed, `background_period` while sessions
+  // are tracked, nullopt when nobody can use a sample.
+  std::optional<std::chrono::seconds> wanted_period();
 
   TelemetrySources sources_;
   TelemetryOptions options_;

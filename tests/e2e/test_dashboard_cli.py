@@ -156,7 +156,8 @@ def test_telemetry_history_shows_the_memory_held(svc):
     assert latest["memory_used"] >= 64 * MiB, "the device's own reading includes what we hold"
     assert gpus[0]["samples"][-1]["memory_held"] == 0
     assert gpus[1]["name"] == "Fake GPU 1" and gpus[1]["memory_total"] == 16 << 30
-    assert history["period_seconds"] == 5 and history["window_seconds"] == 600
+    assert history["period_seconds"] == 5 and history["background_period_seconds"] == 30
+    assert history["window_seconds"] == 600
     assert requests.get(f"{base}/api/telemetry", timeout=10).status_code == 401
     stop(p)
 

@@ -696,7 +696,10 @@ function historyFor(ordinal) {
   const samples = entry && Array.isArray(entry.samples)
     ? entry.samples.filter((s) => isObject(s) && isNumber(s.t)).sort((a, b) => a.t - b.t)
     : [];
-  const period = data && isNumber(data.period_seconds) && data.period_seconds > 0 ? data.period_seconds : 5;
+  const viewed = data && isNumber(data.period_seconds) && data.period_seconds > 0 ? data.period_seconds : 5;
+  // Unwatched, the daemon samples more slowly; only a gap longer than that breaks a line.
+  const background = data && isNumber(data.background_period_seconds) ? data.background_period_seconds : 0;
+  const period = Math.max(viewed, background);
   const windowSeconds = data && isNumber(data.window_seconds) && data.window_seconds > 0 ? data.window_seconds : 600;
   const lastT = samples.length ? samples[samples.length - 1].t : Date.now() / 1000;
   const end = data && isNumber(data.now) ? Math.max(data.now, lastT) : lastT;

@@ -108,6 +108,7 @@ struct CountingSources {
 TelemetryOptions fast_options() {
   TelemetryOptions options;
   options.period = std::chrono::seconds(1);
+  options.background_period = std::chrono::seconds(1);
   options.window = std::chrono::seconds(60);
   options.viewer_linger = std::chrono::seconds(60);
   return options;
@@ -128,12 +129,29 @@ TEST(TelemetrySampler, SamplesWhileSessionsAreTracked) {
   EXPECT_TRUE(wait_until([&] { return counting.listings.load() >= 2; }, 10s));
 }
 
+TEST(TelemetrySampler, SessionsAloneSampleAtTheBackgroundPeriod) {
+  CountingSources counting;
+  counting.tracked = true;
+  TelemetryOptions options = fast_options();
+  options.background_period = std::chrono::seconds(60);
+  TelemetrySampler sampler(counting.sources(), options);
+  EXPECT_TRUE(wait_until([&] { return counting.listings.load() >= 1; }, 10s));
+  // More than two viewer periods pass with no viewer: no second listing.
+  std::this_thread::sleep_for(std::chrono::milliseconds(2500));
+  EXPECT_EQ(counting.listings.load(), 1);
+  // A viewer brings the faster period back.
+  sampler.view();
+  const int after_view = counting.listings.load();
+  EXPECT_TRUE(wait_until([&] { return counting.listings.load() > after_view; }, 10s));
+}
+
 TEST(TelemetrySampler, ViewSamplesAtOnceAndReportsThePeriod) {
   CountingSources counting;
   TelemetrySampler sampler(counting.sources(), fast_options());
   const auto out = sampler.view();
   EXPECT_GE(counting.listings.load(), 1);
   EXPECT_EQ(out["period_seconds"], 1);
+  EXPECT_EQ(out["background_period_seconds"], 1);
   EXPECT_TRUE(out["now"].is_number());
   ASSERT_EQ(out["gpus"].size(), 1U);
   ASSERT_GE(out["gpus"][0]["samples"].size(), 1U);
