@@ -69,6 +69,7 @@ void TelemetryHistory::record(double now, const nlohmann::json& records,
     }
   }
   last_sample_ = now;
+  last_held_ = held;
   for (auto it = gpus_.begin(); it != gpus_.end();) {
     auto& samples = it->second.samples;
     while (!samples.empty() && samples.front().t < now - static_cast<double>(window_))
@@ -101,6 +102,11 @@ nlohmann::json TelemetryHistory::to_json() const {
 std::optional<double> TelemetryHistory::last_sample_time() const {
   std::lock_guard lock(mutex_);
   return last_sample_;
+}
+
+std::map<std::int64_t, std::uint64_t> TelemetryHistory::last_held() const {
+  std::lock_guard lock(mutex_);
+  return last_held_;
 }
 
 // ---- TelemetrySampler ----
@@ -164,7 +170,11 @@ nlohmann::json TelemetrySampler::view() {
     std::lock_guard lock(state_);
     last_view_ = std::chrono::steady_clock::now();
   }
-  sample_if_stale(std::chrono::duration_cast<std::chrono::milliseconds>(options_.period));
+  auto max_age = std::chrono::duration_cast<std::chrono::milliseconds>(options_.period);
+  if (sources_.held_bytes && sources_.held_bytes() != history_.last_held()) {
+    max_age = std::chrono::milliseconds(0);
+  }
+  sample_if_stale(max_age);
   nlohmann::json out = history_.to_json();
   out["period_seconds"] = options_.period.count();
   out["background_period_seconds"] = options_.background_period.count();

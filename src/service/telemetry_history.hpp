@@ -48,6 +48,8 @@ class TelemetryHistory {
 
   // Time of the newest sample, or nullopt before the first.
   std::optional<double> last_sample_time() const;
+  // The held bytes of the newest sample.
+  std::map<std::int64_t, std::uint64_t> last_held() const;
 
  private:
   struct Gpu {
@@ -61,6 +63,7 @@ class TelemetryHistory {
   mutable std::mutex mutex_;
   std::map<std::int64_t, Gpu> gpus_;
   std::optional<double> last_sample_;
+  std::map<std::int64_t, std::uint64_t> last_held_;
 };
 
 struct TelemetrySources {
@@ -89,7 +92,8 @@ class TelemetrySampler {
   TelemetrySampler& operator=(const TelemetrySampler&) = delete;
 
   // For GET /api/telemetry: counts as a viewer (sampling goes on at `period` for
-  // viewer_linger), takes a sample first when the newest is older than the period, and returns
+  // viewer_linger), takes a sample first when the newest is older than the period or the bytes
+  // held have changed since (a session started or ended: the chart must show it), and returns
   // the history with "period_seconds", "background_period_seconds" and "now" added. Blocks for
   // at most one listing.
   nlohmann::json view();

@@ -90,6 +90,7 @@ struct CountingSources {
   std::atomic<int> listings{0};
   std::atomic<bool> tracked{false};
   std::atomic<bool> fail{false};
+  std::atomic<std::uint64_t> held{512};
 
   TelemetrySources sources() {
     return TelemetrySources{
@@ -98,8 +99,8 @@ struct CountingSources {
           if (fail) throw std::runtime_error("no GPU");
           return nlohmann::json{{"gpus", nlohmann::json::array({record(0, 10, 1 << 20)})}};
         },
-        [] {
-          return std::map<std::int64_t, std::uint64_t>{{0, 512}};
+        [this] {
+          return std::map<std::int64_t, std::uint64_t>{{0, held.load()}};
         },
         [this] { return tracked.load(); }};
   }
@@ -170,6 +171,21 @@ TEST(TelemetrySampler, FreshSampleIsShared) {
   sampler.view();
   sampler.view();
   EXPECT_EQ(counting.listings.load(), 1) << "views within a period reuse the newest sample";
+}
+
+TEST(TelemetrySampler, AChangeInHeldBytesMakesTheNextViewFresh) {
+  CountingSources counting;
+  TelemetryOptions options = fast_options();
+  options.period = std::chrono::seconds(30);
+  TelemetrySampler sampler(counting.sources(), options);
+  sampler.view();
+  EXPECT_EQ(counting.listings.load(), 1);
+  counting.held = 1024;  // a session started
+  const auto out = sampler.view();
+  EXPECT_EQ(counting.listings.load(), 2);
+  EXPECT_EQ(out["gpus"][0]["samples"].back()["memory_held"], 1024);
+  sampler.view();
+  EXPECT_EQ(counting.listings.load(), 2) << "nothing changed since: the sample is reused";
 }
 
 TEST(TelemetrySampler, AFailingListingIsSkipped) {
