@@ -2,6 +2,7 @@
 // callers can still "catch ValueError" or "catch ControllerStartupUnavailable".
 #pragma once
 
+#include <exception>
 #include <stdexcept>
 #include <string>
 
@@ -62,5 +63,16 @@ class InvalidVisibleGPUSelectionError : public ValueError {
  public:
   using ValueError::ValueError;
 };
+
+// The message of a captured exception: what() of a std::exception, else "unknown error".
+inline std::string message_of(const std::exception_ptr& error) {
+  try {
+    std::rethrow_exception(error);
+  } catch (const std::exception& e) {
+    return e.what();
+  } catch (...) {
+    return "unknown error";
+  }
+}
 
 }  // namespace keepgpu

@@ -20,16 +20,6 @@ const std::shared_ptr<spdlog::logger>& logger() {
   return lg;
 }
 
-std::string message_of(const std::exception_ptr& error) {
-  try {
-    std::rethrow_exception(error);
-  } catch (const std::exception& e) {
-    return e.what();
-  } catch (...) {
-    return "unknown error";
-  }
-}
-
 std::string with_rank_prefix(int rank, const std::string& text) {
   const std::string prefix = fmt::format("rank {}:", rank);
   if (text.rfind(prefix, 0) == 0) return text;

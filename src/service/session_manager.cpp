@@ -34,16 +34,6 @@ Clock::time_point deadline_after(std::chrono::milliseconds wait) {
   return Clock::now() + bounded;
 }
 
-std::string message_of(const std::exception_ptr& error) {
-  try {
-    std::rethrow_exception(error);
-  } catch (const std::exception& e) {
-    return e.what();
-  } catch (...) {
-    return "unknown error";
-  }
-}
-
 std::string id_list(const std::vector<std::string>& ids) {
   return python_str_list_repr(ids);
 }
