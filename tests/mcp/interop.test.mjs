@@ -8,43 +8,24 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import fs from "node:fs";
-import net from "node:net";
 import os from "node:os";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
 
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 
-const here = path.dirname(fileURLToPath(import.meta.url));
-const build = path.resolve(process.env.KEEP_GPU_BUILD ?? path.join(here, "..", "..", "build"));
-const bin = (name) => path.join(build, "bin", name);
-const fakes = path.join(build, "tests", "fakes");
-const MiB = 1 << 20;
+import { MiB, binPath, fakeDevice, fakeNvidia, freePort } from "../js/fakegpu.mjs";
 
-// One fake idle 16 GiB GPU; the state file shows what the product allocated.
+// One fake idle 16 GiB GPU in a temporary HOME and runtime directory; the state file shows what
+// the product allocated.
 function fakeGpu() {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "keepgpu-mcp-"));
-  const config = path.join(dir, "config.json");
-  fs.writeFileSync(config, JSON.stringify({
-    devices: [{ name: "Fake GPU 0", uuid: "GPU-00000000-0000-0000-0000-000000000000",
-                total_memory: 16 * 1024 * MiB }],
-  }));
   const runtime = path.join(dir, "run");
   fs.mkdirSync(runtime, { mode: 0o700 });
-  const env = {
-    PATH: process.env.PATH,
-    HOME: dir,
-    XDG_RUNTIME_DIR: runtime,
-    LD_LIBRARY_PATH: fakes,
-    KEEP_GPU_LIBCUDA: path.join(fakes, "libcuda.so.1"),
-    KEEP_GPU_LIBNVML: path.join(fakes, "libnvidia-ml.so.1"),
-    FAKEGPU_CONFIG: config,
-    FAKEGPU_STATE: path.join(dir, "state.json"),
-  };
-  const state = () => JSON.parse(fs.readFileSync(env.FAKEGPU_STATE, "utf8"));
-  return { dir, env, runtime, state };
+  const fake = fakeNvidia(dir, [fakeDevice(0)]);
+  const env = { PATH: process.env.PATH, HOME: dir, XDG_RUNTIME_DIR: runtime, ...fake.env };
+  return { dir, env, runtime, state: fake.state };
 }
 
 async function waitFor(predicate, timeoutMs = 10000) {
@@ -103,7 +84,7 @@ async function exercise(client, fake) {
 test("official SDK client over stdio", async () => {
   const fake = fakeGpu();
   const transport = new StdioClientTransport({
-    command: bin("keep-gpu-mcp-server"), args: [], env: fake.env, stderr: "pipe",
+    command: binPath("keep-gpu-mcp-server"), args: [], env: fake.env, stderr: "pipe",
   });
   const client = new Client({ name: "keepgpu-interop", version: "1.0.0" });
   await client.connect(transport);
@@ -112,21 +93,10 @@ test("official SDK client over stdio", async () => {
   await client.close();
 });
 
-async function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-    server.on("error", reject);
-  });
-}
-
 test("official SDK client over Streamable HTTP with the bearer token", async () => {
   const fake = fakeGpu();
   const port = await freePort();
-  const daemon = spawn(bin("keep-gpu-mcp-server"), ["--mode", "http", "--port", String(port)],
+  const daemon = spawn(binPath("keep-gpu-mcp-server"), ["--mode", "http", "--port", String(port)],
                        { env: fake.env, stdio: ["ignore", "pipe", "pipe"] });
   let log = "";
   daemon.stderr.on("data", (d) => { log += d; });

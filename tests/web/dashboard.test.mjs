@@ -13,101 +13,22 @@ import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import fs from "node:fs";
-import net from "node:net";
 import os from "node:os";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
 
 import { chromium } from "playwright-core";
 
-const here = path.dirname(fileURLToPath(import.meta.url));
-const build = path.resolve(process.env.KEEP_GPU_BUILD ?? path.join(here, "..", "..", "build"));
-const keepGpu = path.join(build, "bin", "keep-gpu");
-const fakes = path.join(build, "tests", "fakes");
-const artifacts = path.resolve(process.env.KEEP_GPU_WEB_ARTIFACTS ?? path.join(build, "web-artifacts"));
+import { GiB, MiB, binPath, buildDir, cleanEnv, fakeDevice, fakeNvidia, freePort } from "../js/fakegpu.mjs";
+
+const keepGpu = binPath("keep-gpu");
+const artifacts = path.resolve(process.env.KEEP_GPU_WEB_ARTIFACTS ?? path.join(buildDir, "web-artifacts"));
 const chromiumPath = process.env.KEEP_GPU_CHROMIUM ?? "/usr/bin/chromium";
-const GiB = 2 ** 30;
-const MiB = 2 ** 20;
 
 // Deadlines are generous: CI runs this on two busy cores. Nothing below asserts a duration.
 const UI_TIMEOUT = 20_000;
 const TELEMETRY_TIMEOUT = 45_000;
 
-// ------------------------------------------------------------------------------- the fake GPUs
-
-// The scenario of tests/e2e/fakegpu.py (contract: tests/fakes/README.md), for the NVIDIA fakes:
-// a config file the fakes read, a state file they write, and the environment that points the
-// product at them (the AMD overrides name files that do not exist, so the host has one vendor).
-function fakeNvidia(dir, devices) {
-  const fakeDir = path.join(dir, "fake");
-  fs.mkdirSync(fakeDir, { recursive: true });
-  const libcuda = path.join(fakes, "libcuda.so.1");
-  const libnvml = path.join(fakes, "libnvidia-ml.so.1");
-  for (const lib of [libcuda, libnvml]) {
-    if (!fs.existsSync(lib)) throw new Error(`${lib} is missing: build the fakegpu_all target first`);
-  }
-  const configPath = path.join(fakeDir, "fakegpu-config.json");
-  const statePath = path.join(fakeDir, "fakegpu-state.json");
-  const config = { devices, cuda: {}, nvml: {}, hip: {}, hiprtc: {}, rsmi: {} };
-  // Written atomically (temporary file, then rename) like fakegpu.py does.
-  const tmp = path.join(fakeDir, ".fakegpu-config.json.tmp");
-  fs.writeFileSync(tmp, JSON.stringify(config, null, 2));
-  fs.renameSync(tmp, configPath);
-
-  const absent = path.join(fakeDir, "absent");
-  const env = {
-    LD_LIBRARY_PATH: process.env.LD_LIBRARY_PATH ? `${fakes}:${process.env.LD_LIBRARY_PATH}` : fakes,
-    KEEP_GPU_LIBCUDA: libcuda,
-    KEEP_GPU_LIBNVML: libnvml,
-    KEEP_GPU_LIBHIP: path.join(absent, "libamdhip64.so.6"),
-    KEEP_GPU_LIBHIPRTC: path.join(absent, "libhiprtc.so.6"),
-    KEEP_GPU_LIBROCM_SMI: path.join(absent, "librocm_smi64.so.7"),
-    FAKEGPU_CONFIG: configPath,
-    FAKEGPU_STATE: statePath,
-  };
-  // The state the fakes last wrote, or null before the first write.
-  const state = () => {
-    try {
-      return JSON.parse(fs.readFileSync(statePath, "utf8"));
-    } catch (error) {
-      if (error.code === "ENOENT") return null;
-      throw error;
-    }
-  };
-  const allocated = (index) => state()?.devices?.[index]?.allocated_bytes ?? 0;
-  return { env, state, allocated };
-}
-
-function fakeDevice(index, fields = {}) {
-  return {
-    name: `Fake GPU ${index}`,
-    uuid: `GPU-00000000-0000-0000-0000-${index.toString(16).padStart(12, "0")}`,
-    total_memory: 16 * GiB,
-    ...fields,
-  };
-}
-
-// The test's environment without anything that would change keep-gpu's logging or devices.
-function cleanEnv(extra) {
-  const env = {};
-  for (const [key, value] of Object.entries(process.env)) {
-    if (!/^(KEEP_GPU_|FAKEGPU_|CUDA_|CONSOLE_LOG|FILE_LOG)/.test(key)) env[key] = value;
-  }
-  return { ...env, ...extra };
-}
-
 // --------------------------------------------------------------------------------------- helpers
-
-async function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-    server.on("error", reject);
-  });
-}
 
 // Polls `predicate` until it returns a truthy value (returned) or the deadline passes; a predicate
 // that throws counts as not yet. `what` names the condition in the failure.
