@@ -168,24 +168,6 @@ class Parser {
     return value;
   }
 
-  static void append_utf8(std::string& out, char32_t c) {
-    if (c < 0x80) {
-      out += static_cast<char>(c);
-    } else if (c < 0x800) {
-      out += static_cast<char>(0xC0 | (c >> 6));
-      out += static_cast<char>(0x80 | (c & 0x3F));
-    } else if (c < 0x10000) {
-      out += static_cast<char>(0xE0 | (c >> 12));
-      out += static_cast<char>(0x80 | ((c >> 6) & 0x3F));
-      out += static_cast<char>(0x80 | (c & 0x3F));
-    } else {
-      out += static_cast<char>(0xF0 | (c >> 18));
-      out += static_cast<char>(0x80 | ((c >> 12) & 0x3F));
-      out += static_cast<char>(0x80 | ((c >> 6) & 0x3F));
-      out += static_cast<char>(0x80 | (c & 0x3F));
-    }
-  }
-
   // A \uXXXX escape (pos_ at the 'u'), combining surrogate pairs. Lone surrogates cannot be
   // stored as UTF-8, so they are rejected rather than silently replaced.
   char32_t parse_unicode_escape() {
@@ -217,33 +199,14 @@ class Parser {
       }
       ++pos_;
       if (at_end()) fail("Unterminated string starting at", start);
+      if (const auto plain = text::json_simple_escape(text_[pos_])) {
+        out += *plain;
+        ++pos_;
+        continue;
+      }
       switch (text_[pos_]) {
-        case '"':
-          out += '"';
-          break;
-        case '\\':
-          out += '\\';
-          break;
-        case '/':
-          out += '/';
-          break;
-        case 'b':
-          out += '\b';
-          break;
-        case 'f':
-          out += '\f';
-          break;
-        case 'n':
-          out += '\n';
-          break;
-        case 'r':
-          out += '\r';
-          break;
-        case 't':
-          out += '\t';
-          break;
         case 'u':
-          append_utf8(out, parse_unicode_escape());
+          text::append_utf8(out, parse_unicode_escape());
           continue;
         default:
           fail("Invalid \\escape", pos_ - 1);

@@ -41,6 +41,46 @@ bool magnitude_at_least_one(std::string_view token) {
 
 }  // namespace
 
+void append_utf8(std::string& out, char32_t code_point) {
+  const auto byte = [](char32_t bits) { return static_cast<char>(bits); };
+  if (code_point < 0x80) {
+    out += byte(code_point);
+  } else if (code_point < 0x800) {
+    out += byte(0xC0 | (code_point >> 6));
+    out += byte(0x80 | (code_point & 0x3F));
+  } else if (code_point < 0x10000) {
+    out += byte(0xE0 | (code_point >> 12));
+    out += byte(0x80 | ((code_point >> 6) & 0x3F));
+    out += byte(0x80 | (code_point & 0x3F));
+  } else {
+    out += byte(0xF0 | (code_point >> 18));
+    out += byte(0x80 | ((code_point >> 12) & 0x3F));
+    out += byte(0x80 | ((code_point >> 6) & 0x3F));
+    out += byte(0x80 | (code_point & 0x3F));
+  }
+}
+
+std::optional<char> json_simple_escape(char letter) {
+  switch (letter) {
+    case '"':
+    case '\\':
+    case '/':
+      return letter;
+    case 'b':
+      return '\b';
+    case 'f':
+      return '\f';
+    case 'n':
+      return '\n';
+    case 'r':
+      return '\r';
+    case 't':
+      return '\t';
+    default:
+      return std::nullopt;
+  }
+}
+
 std::optional<char32_t> decode_utf8(std::string_view text, std::size_t& pos) {
   const auto byte = [&](std::size_t i) { return static_cast<unsigned char>(text[i]); };
   const unsigned char lead = byte(pos);

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <optional>
+#include <string>
 #include <string_view>
 
 namespace keepgpu::core::text {
@@ -17,6 +18,13 @@ inline bool is_ascii_letter(char c) {
 // Decodes one UTF-8 code point at `pos` and advances `pos` past it. Returns std::nullopt (and
 // advances by one byte) for malformed, overlong or surrogate sequences.
 std::optional<char32_t> decode_utf8(std::string_view text, std::size_t& pos);
+
+// Appends the UTF-8 encoding of `code_point` (at most U+10FFFF).
+void append_utf8(std::string& out, char32_t code_point);
+
+// What a one-letter JSON escape (the letter after the backslash: " \\ / b f n r t) stands for;
+// nullopt for 'u' and for anything JSON does not allow.
+std::optional<char> json_simple_escape(char letter);
 
 // True when the whole text is well-formed UTF-8.
 bool is_valid_utf8(std::string_view text);

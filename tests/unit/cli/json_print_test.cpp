@@ -90,5 +90,13 @@ TEST(PyRepr, QuotesLikePython) {
   EXPECT_EQ(pyrepr("a\\b\n"), "'a\\\\b\\n'");
 }
 
+TEST(JsonPrint, OrderedReaderDecodesEscapesAndRefusesATrailingBackslash) {
+  const JsonValue value = parse_ordered_json(R"(["a\"b\\c\/d\n\t\u00e9\ud83d\ude00"])");
+  ASSERT_EQ(value.items.size(), 1U);
+  EXPECT_EQ(value.items[0].text, "a\"b\\c/d\n\t\xC3\xA9\xF0\x9F\x98\x80");
+  // The text ends right after a backslash: malformed, never a read past the end.
+  EXPECT_ANY_THROW(parse_ordered_json(std::string_view("\"abc\\", 5)));
+}
+
 }  // namespace
 }  // namespace keepgpu::cli

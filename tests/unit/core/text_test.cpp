@@ -81,5 +81,27 @@ TEST(Text, UnicodeClasses) {
   EXPECT_FALSE(contains_unicode_letter("\xEF\xBC\x91\xEF\xBC\x92"));
 }
 
+TEST(Text, AppendUtf8EncodesEveryLength) {
+  std::string out;
+  for (const char32_t cp : {U'A', U'\u00e9', U'\u20ac', U'\U0001F600'})
+    append_utf8(out, cp);
+  EXPECT_EQ(out, "A\xC3\xA9\xE2\x82\xAC\xF0\x9F\x98\x80");
+  EXPECT_TRUE(is_valid_utf8(out));
+}
+
+TEST(Text, JsonSimpleEscapes) {
+  EXPECT_EQ(json_simple_escape('n'), '\n');
+  EXPECT_EQ(json_simple_escape('t'), '\t');
+  EXPECT_EQ(json_simple_escape('b'), '\b');
+  EXPECT_EQ(json_simple_escape('f'), '\f');
+  EXPECT_EQ(json_simple_escape('r'), '\r');
+  EXPECT_EQ(json_simple_escape('"'), '"');
+  EXPECT_EQ(json_simple_escape('\\'), '\\');
+  EXPECT_EQ(json_simple_escape('/'), '/');
+  EXPECT_EQ(json_simple_escape('u'), std::nullopt) << "\\u needs its four hex digits";
+  EXPECT_EQ(json_simple_escape('x'), std::nullopt);
+  EXPECT_EQ(json_simple_escape('\''), std::nullopt);
+}
+
 }  // namespace
 }  // namespace keepgpu::core::text
