@@ -3,6 +3,8 @@
 #include <fmt/format.h>
 #include <algorithm>
 
+#include "core/text.hpp"
+
 namespace keepgpu::cli {
 namespace {
 
@@ -28,29 +30,12 @@ const OptionSpec* find_option(const std::string& name) {
   return nullptr;
 }
 
-// Levenshtein distance, for "Did you mean" suggestions.
-std::size_t distance(const std::string& a, const std::string& b) {
-  std::vector<std::size_t> row(b.size() + 1);
-  for (std::size_t j = 0; j <= b.size(); ++j)
-    row[j] = j;
-  for (std::size_t i = 1; i <= a.size(); ++i) {
-    std::size_t diagonal = row[0];
-    row[0] = i;
-    for (std::size_t j = 1; j <= b.size(); ++j) {
-      const std::size_t up = row[j];
-      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
-      diagonal = up;
-    }
-  }
-  return row[b.size()];
-}
-
 std::string unknown_option_message(const std::string& name) {
   std::string best;
   std::size_t best_distance = 4;
   for (const auto& spec : kOptions) {
     if (std::string(spec.name) == "--threshold") continue;  // hidden
-    const std::size_t d = distance(name, spec.name);
+    const std::size_t d = core::text::edit_distance(name, spec.name);
     const bool prefix = std::string(spec.name).rfind(name, 0) == 0 && name.size() > 2;
     if (prefix || d < best_distance) {
       best = spec.name;

@@ -4,6 +4,8 @@
 
 #include <algorithm>
 
+#include "core/text.hpp"
+
 namespace keepgpu::cli {
 namespace {
 
@@ -16,22 +18,6 @@ const OptionSpec* find(const CommandSpec& spec, const std::string& name) {
   return nullptr;
 }
 
-std::size_t edit_distance(const std::string& a, const std::string& b) {
-  std::vector<std::size_t> row(b.size() + 1);
-  for (std::size_t j = 0; j <= b.size(); ++j)
-    row[j] = j;
-  for (std::size_t i = 1; i <= a.size(); ++i) {
-    std::size_t diagonal = row[0];
-    row[0] = i;
-    for (std::size_t j = 1; j <= b.size(); ++j) {
-      const std::size_t up = row[j];
-      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
-      diagonal = up;
-    }
-  }
-  return row[b.size()];
-}
-
 // Click suggests close option names; a prefix or a couple of typos counts as close.
 std::string no_such_option(const CommandSpec& spec, const std::string& name) {
   std::string best;
@@ -41,7 +27,7 @@ std::string no_such_option(const CommandSpec& spec, const std::string& name) {
     names.insert(names.end(), option.names.begin(), option.names.end());
   for (const auto& candidate : names) {
     const bool prefix = name.size() > 2 && candidate.rfind(name, 0) == 0;
-    const std::size_t d = prefix ? 0 : edit_distance(name, candidate);
+    const std::size_t d = prefix ? 0 : core::text::edit_distance(name, candidate);
     if (d < best_distance) {
       best = candidate;
       best_distance = d;

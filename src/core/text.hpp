@@ -19,6 +19,9 @@ inline bool is_ascii_letter(char c) {
 // advances by one byte) for malformed, overlong or surrogate sequences.
 std::optional<char32_t> decode_utf8(std::string_view text, std::size_t& pos);
 
+// Levenshtein distance in bytes (insert, delete, substitute), for "Did you mean" suggestions.
+std::size_t edit_distance(std::string_view a, std::string_view b);
+
 // Appends the UTF-8 encoding of `code_point` (at most U+10FFFF).
 void append_utf8(std::string& out, char32_t code_point);
 

@@ -103,5 +103,15 @@ TEST(Text, JsonSimpleEscapes) {
   EXPECT_EQ(json_simple_escape('\''), std::nullopt);
 }
 
+TEST(Text, EditDistance) {
+  EXPECT_EQ(edit_distance("", ""), 0U);
+  EXPECT_EQ(edit_distance("--vram", "--vram"), 0U);
+  EXPECT_EQ(edit_distance("--vrma", "--vram"), 2U);  // a swap is two edits
+  EXPECT_EQ(edit_distance("--intervl", "--interval"), 1U);
+  EXPECT_EQ(edit_distance("kitten", "sitting"), 3U);
+  EXPECT_EQ(edit_distance("", "abc"), 3U);
+  EXPECT_EQ(edit_distance("abc", ""), 3U);
+}
+
 }  // namespace
 }  // namespace keepgpu::core::text
