@@ -123,35 +123,7 @@ bool service_healthy(const client::Endpoint& endpoint, std::chrono::milliseconds
 }
 
 std::string pyrepr(std::string_view utf8) {
-  const bool has_single = utf8.find('\'') != std::string_view::npos;
-  const bool has_double = utf8.find('"') != std::string_view::npos;
-  const char quote = (has_single && !has_double) ? '"' : '\'';
-  std::string out(1, quote);
-  std::size_t pos = 0;
-  while (pos < utf8.size()) {
-    const std::size_t start = pos;
-    const auto cp = core::text::decode_utf8(utf8, pos);
-    if (!cp) {
-      out += fmt::format("\\x{:02x}", static_cast<unsigned char>(utf8[start]));
-      continue;
-    }
-    const char32_t c = *cp;
-    if (c == static_cast<char32_t>(quote) || c == '\\') {
-      out += '\\';
-      out += static_cast<char>(c);
-    } else if (c == '\n') {
-      out += "\\n";
-    } else if (c == '\r') {
-      out += "\\r";
-    } else if (c == '\t') {
-      out += "\\t";
-    } else if (c < 0x20 || (c >= 0x7F && c <= 0xA0) || c == 0xAD) {
-      out += fmt::format("\\x{:02x}", static_cast<unsigned>(c));
-    } else {
-      out.append(utf8.substr(start, pos - start));
-    }
-  }
-  return out + quote;
+  return core::text::python_repr(utf8);
 }
 
 }  // namespace keepgpu::cli

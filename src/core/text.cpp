@@ -1,5 +1,7 @@
 #include "core/text.hpp"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <charconv>
 #include <limits>
@@ -41,6 +43,39 @@ bool magnitude_at_least_one(std::string_view token) {
 }
 
 }  // namespace
+
+std::string python_repr(std::string_view utf8) {
+  // Python prefers single quotes and switches to double quotes only to avoid escaping a quote.
+  const bool has_single = utf8.find('\'') != std::string_view::npos;
+  const bool has_double = utf8.find('"') != std::string_view::npos;
+  const char quote = (has_single && !has_double) ? '"' : '\'';
+  std::string out(1, quote);
+  std::size_t pos = 0;
+  while (pos < utf8.size()) {
+    const std::size_t start = pos;
+    const auto cp = decode_utf8(utf8, pos);
+    if (!cp) {
+      out += fmt::format("\\x{:02x}", static_cast<unsigned char>(utf8[start]));
+      continue;
+    }
+    const char32_t c = *cp;
+    if (c == static_cast<char32_t>(quote) || c == '\\') {
+      out += '\\';
+      out += static_cast<char>(c);
+    } else if (c == '\n') {
+      out += "\\n";
+    } else if (c == '\r') {
+      out += "\\r";
+    } else if (c == '\t') {
+      out += "\\t";
+    } else if (c < 0x20 || (c >= 0x7F && c <= 0xA0) || c == 0xAD) {
+      out += fmt::format("\\x{:02x}", static_cast<unsigned>(c));
+    } else {
+      out.append(utf8.substr(start, pos - start));
+    }
+  }
+  return out + quote;
+}
 
 std::size_t edit_distance(std::string_view a, std::string_view b) {
   std::vector<std::size_t> row(b.size() + 1);

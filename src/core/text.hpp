@@ -19,6 +19,11 @@ inline bool is_ascii_letter(char c) {
 // advances by one byte) for malformed, overlong or surrogate sequences.
 std::optional<char32_t> decode_utf8(std::string_view text, std::size_t& pos);
 
+// Python's repr() of a str given as UTF-8: single quotes unless only they occur, backslash
+// escapes for the quote, backslash, \n \r \t, \xNN for controls (C0, DEL, C1, NBSP, soft
+// hyphen) and for malformed bytes; other text as is.
+std::string python_repr(std::string_view utf8);
+
 // Levenshtein distance in bytes (insert, delete, substitute), for "Did you mean" suggestions.
 std::size_t edit_distance(std::string_view a, std::string_view b);
 

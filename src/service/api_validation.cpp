@@ -8,6 +8,7 @@
 #include "core/gpu_ids.hpp"
 #include "core/identifiers.hpp"
 #include "core/interval.hpp"
+#include "core/text.hpp"
 #include "core/thresholds.hpp"
 #include "core/vram.hpp"
 
@@ -149,30 +150,7 @@ ApiError to_api_error(std::exception_ptr error) {
 }
 
 std::string python_str_repr(std::string_view text) {
-  // Python prefers single quotes and switches to double quotes only to avoid escaping a quote.
-  const bool has_single = text.find('\'') != std::string_view::npos;
-  const bool has_double = text.find('"') != std::string_view::npos;
-  const char quote = has_single && !has_double ? '"' : '\'';
-  std::string out(1, quote);
-  for (const char c : text) {
-    const auto byte = static_cast<unsigned char>(c);
-    if (c == quote || c == '\\') {
-      out += '\\';
-      out += c;
-    } else if (c == '\n') {
-      out += "\\n";
-    } else if (c == '\r') {
-      out += "\\r";
-    } else if (c == '\t') {
-      out += "\\t";
-    } else if (byte < 0x20 || byte == 0x7f) {
-      out += fmt::format("\\x{:02x}", byte);
-    } else {
-      out += c;  // printable ASCII, and UTF-8 text, which Python 3 shows as is
-    }
-  }
-  out += quote;
-  return out;
+  return core::text::python_repr(text);
 }
 
 std::string python_str_list_repr(const std::vector<std::string>& items) {

@@ -113,5 +113,16 @@ TEST(Text, EditDistance) {
   EXPECT_EQ(edit_distance("abc", ""), 3U);
 }
 
+TEST(Text, PythonRepr) {
+  EXPECT_EQ(python_repr("job-1"), "'job-1'");
+  EXPECT_EQ(python_repr("it's"), "\"it's\"");
+  EXPECT_EQ(python_repr("both'\""), "'both\\'\"'");
+  EXPECT_EQ(python_repr("a\\b\n\r\t"), "'a\\\\b\\n\\r\\t'");
+  EXPECT_EQ(python_repr(std::string("\x01\x7f", 2)), "'\\x01\\x7f'");
+  EXPECT_EQ(python_repr("\xc2\x85"), "'\\x85'") << "C1 controls are escaped, as Python does";
+  EXPECT_EQ(python_repr("\xc3\xa9"), "'\xc3\xa9'") << "printable text stays as is";
+  EXPECT_EQ(python_repr("\xff"), "'\\xff'") << "a malformed byte";
+}
+
 }  // namespace
 }  // namespace keepgpu::core::text
