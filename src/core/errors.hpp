@@ -64,6 +64,13 @@ class InvalidVisibleGPUSelectionError : public ValueError {
   using ValueError::ValueError;
 };
 
+// A VRAM request larger than the GPU's total memory: the request is wrong, not the device, so every
+// transport reports it as bad input.
+class VramExceedsDeviceError : public ValueError {
+ public:
+  using ValueError::ValueError;
+};
+
 // The message of a captured exception: what() of a std::exception, else "unknown error".
 inline std::string message_of(const std::exception_ptr& error) {
   try {

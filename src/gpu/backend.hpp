@@ -40,8 +40,9 @@ struct MemoryInfo {
 };
 
 // One opened device, used by a single keeper worker thread. Opening selects the device and
-// creates (retains) its context on the calling thread; destroying the session frees the buffer and
-// releases the context, so the device memory is really returned.
+// creates (retains) its context on the calling thread; close() frees the buffer and releases the
+// context, so the device memory is really returned. A release the driver refuses is reported, never
+// hidden: the session then still counts what it holds, and close() may be called again to retry.
 class DeviceSession {
  public:
   virtual ~DeviceSession() = default;
@@ -49,8 +50,15 @@ class DeviceSession {
   // Allocates `elements` float32 values (4 bytes each, 64-bit count) as one device buffer and fills
   // them with finite values in [0, 1). Throws GpuError (out_of_memory() for OOM).
   virtual void allocate(std::uint64_t elements) = 0;
-  // Frees the buffer (no-op when none is held).
-  virtual void free_buffer() noexcept = 0;
+  // Frees the buffer (no-op when none is held). Throws GpuError when the driver refuses; the
+  // buffer is then still held (allocated_elements() unchanged) and a later call retries.
+  virtual void free_buffer() = 0;
+  // Releases everything the session took, in order: the buffer, the kernels and events, the
+  // context. Throws GpuError naming the first call the driver refused and stops there, so what is
+  // still held stays consistent (a buffer is never orphaned by releasing its context first); a
+  // later close() resumes from that step. A no-op once everything is released. The destructor
+  // calls it and logs a refusal.
+  virtual void close() = 0;
   virtual std::uint64_t allocated_elements() const noexcept = 0;
 
   // Enqueues one in-place ReLU over the whole buffer. Implementations bound the work in flight

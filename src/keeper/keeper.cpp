@@ -22,6 +22,10 @@ struct Keeper::Shared {
   std::vector<std::exception_ptr> startup_errors;
   std::exception_ptr failure;
   KeeperStatus status;
+  // A session whose release the driver refused, kept so that a later release can retry it, and
+  // the error that refusal raised.
+  std::unique_ptr<gpu::DeviceSession> unreleased;
+  std::exception_ptr release_failure;
 };
 
 namespace {
@@ -58,6 +62,18 @@ std::string describe_utilization(std::optional<double> util) {
   return fmt::format("{}%", static_cast<int>(*util));
 }
 
+// Why the busy policy says no, for status: the reading and the threshold it crossed.
+std::string busy_reason(std::optional<double> util, int threshold) {
+  if (!util) return "GPU utilization unavailable";
+  return fmt::format("GPU busy: utilization {}% above the {}% threshold", static_cast<int>(*util),
+                     threshold);
+}
+
+std::string release_failure_text(int rank, std::uint64_t still_held, const std::string& error) {
+  return fmt::format("rank {}: failed to release GPU {} ({} still held): {}", rank, rank,
+                     format_bytes(still_held), error);
+}
+
 // Everything the worker needs, owned by the worker so that a worker left behind by a timed-out
 // release (detached at destruction) never touches a destroyed Keeper.
 struct WorkerContext {
@@ -71,9 +87,12 @@ struct WorkerContext {
   bool rocm() const { return label == "ROCm"; }
   const std::shared_ptr<spdlog::logger>& log() const { return logger_for(label); }
 
-  void set_state(KeeperState state) {
+  void set_state(KeeperState state, std::optional<std::string> detail = std::nullopt) {
     std::lock_guard lock(shared->mutex);
+    // Once a release asked the worker to stop, status says "stopping" until the worker is gone.
+    if (shared->stop.stop_requested()) return;
     shared->status.state = state;
+    shared->status.detail = std::move(detail);
   }
 
   void confirm() {
@@ -95,6 +114,7 @@ struct WorkerContext {
       shared->failure = error;
     }
     shared->status.state = KeeperState::failed;
+    shared->status.detail = message_of(error);
     shared->cv.notify_all();
   }
 
@@ -131,24 +151,25 @@ struct WorkerContext {
     return util;
   }
 
-  void run();
-  // Returns the open session with its buffer, or nullptr when the worker must exit.
-  std::unique_ptr<gpu::DeviceSession> allocate_phase(std::unique_ptr<gpu::DeviceSession> session);
+  // Opens the device and keeps it until stopped or failed; returns the session (nullptr when it
+  // never opened) for close_session().
+  std::unique_ptr<gpu::DeviceSession> run();
+  // True once the buffer is allocated; false when the worker must exit.
+  bool allocate_phase(gpu::DeviceSession& session);
   void steady_phase(gpu::DeviceSession& session);
+  // Releases the session; a refusal is recorded (and the session kept) for a later retry.
+  void close_session(std::unique_ptr<gpu::DeviceSession> session);
 };
 
-void WorkerContext::run() {
+std::unique_ptr<gpu::DeviceSession> WorkerContext::run() {
   std::unique_ptr<gpu::DeviceSession> session;
   try {
-    {
-      std::lock_guard lock(shared->mutex);
-      shared->status.state = KeeperState::starting;
-    }
+    set_state(KeeperState::starting, "opening the device");
     session = backend->open(rank());
   } catch (const std::exception& e) {
     KG_ERROR(log(), "rank {}: {} startup failed: {}", rank(), label, e.what());
     record_startup_failure(std::current_exception());
-    return;
+    return nullptr;
   }
 
   const std::uint64_t bytes = options.elements * 4;
@@ -156,7 +177,7 @@ void WorkerContext::run() {
     const std::string text = fmt::format("rank {}: invalid vram_to_keep=0", rank());
     KG_ERROR(log(), "{}", text);
     record_startup_failure(std::make_exception_ptr(RuntimeError(text)));
-    return;
+    return session;
   }
   // A request that can never fit fails the start at once instead of retrying forever.
   try {
@@ -166,21 +187,35 @@ void WorkerContext::run() {
           "rank {}: requested {} ({} bytes) exceeds the total memory of GPU {}: {} ({} bytes)",
           rank(), format_bytes(bytes), bytes, rank(), format_bytes(memory.total), memory.total);
       KG_ERROR(log(), "{}", text);
-      record_startup_failure(std::make_exception_ptr(RuntimeError(text)));
-      return;
+      record_startup_failure(std::make_exception_ptr(VramExceedsDeviceError(text)));
+      return session;
     }
   } catch (const std::exception& e) {
     KG_DEBUG(log(), "rank {}: memory query failed: {}", rank(), e.what());
   }
 
-  session = allocate_phase(std::move(session));
-  if (!session) return;
-  steady_phase(*session);
-  // Leaving scope frees the buffer and releases the context.
+  if (allocate_phase(*session)) steady_phase(*session);
+  return session;
 }
 
-std::unique_ptr<gpu::DeviceSession> WorkerContext::allocate_phase(
-    std::unique_ptr<gpu::DeviceSession> session) {
+void WorkerContext::close_session(std::unique_ptr<gpu::DeviceSession> session) {
+  if (!session) return;
+  try {
+    session->close();
+  } catch (const std::exception& e) {
+    const std::uint64_t still_held = session->allocated_elements() * 4;
+    const std::string text = release_failure_text(rank(), still_held, e.what());
+    KG_ERROR(log(), "{}", text);
+    std::lock_guard lock(shared->mutex);
+    shared->release_failure = std::make_exception_ptr(RuntimeError(text));
+    shared->status.state = KeeperState::failed;
+    shared->status.detail = text;
+    shared->status.held_bytes = still_held;
+    shared->unreleased = std::move(session);
+  }
+}
+
+bool WorkerContext::allocate_phase(gpu::DeviceSession& session) {
   bool deferring = false;
   bool warned_unavailable = false;
   bool warned_short = false;
@@ -191,7 +226,8 @@ std::unique_ptr<gpu::DeviceSession> WorkerContext::allocate_phase(
       const auto util = read_utilization();
       if (!core::should_run_batch(util, options.busy_threshold)) {
         // The state first: once keep() returns, status() must already say why nothing is held.
-        set_state(KeeperState::deferring);
+        set_state(KeeperState::deferring,
+                  "deferring allocation: " + busy_reason(util, options.busy_threshold));
         confirm();
         // Upstream only says this at DEBUG, so a keeper holding nothing looks healthy; say it
         // once at INFO, and warn when telemetry stays unavailable.
@@ -211,19 +247,20 @@ std::unique_ptr<gpu::DeviceSession> WorkerContext::allocate_phase(
                   rank());
           warned_unavailable = true;
         }
-        if (!wait_interval(options.interval_seconds)) return nullptr;
+        if (!wait_interval(options.interval_seconds)) return false;
         continue;
       }
-      session->allocate(options.elements);
+      session.allocate(options.elements);
       {
         std::lock_guard lock(shared->mutex);
         shared->status.held_bytes = options.elements * 4;
         shared->status.state = KeeperState::holding;
+        shared->status.detail.reset();
       }
       confirm();
       KG_INFO(log(), "rank {}: holding {} ({} bytes)", rank(), format_bytes(options.elements * 4),
               options.elements * 4);
-      return session;
+      return true;
     } catch (const gpu::GpuError& e) {
       ++allocation_attempts;  // failed attempts of this phase; deferrals do not count
       if (rocm()) {
@@ -237,7 +274,7 @@ std::unique_ptr<gpu::DeviceSession> WorkerContext::allocate_phase(
       }
       if (!e.out_of_memory()) {
         record_worker_failure(e.what());
-        return nullptr;
+        return false;
       }
       if (options.max_allocation_retries &&
           allocation_attempts >= *options.max_allocation_retries) {
@@ -245,20 +282,23 @@ std::unique_ptr<gpu::DeviceSession> WorkerContext::allocate_phase(
                                              rank(), allocation_attempts);
         KG_ERROR(log(), "{}", text);
         record_startup_failure(std::make_exception_ptr(RuntimeError(text)));
-        return nullptr;
+        return false;
       }
-      session->trim_cache();
-      set_state(KeeperState::retrying);
+      session.trim_cache();
+      set_state(
+          KeeperState::retrying,
+          fmt::format("out of memory: {} does not fit in free GPU memory; retrying every {} s",
+                      format_bytes(options.elements * 4), options.interval_seconds));
       confirm();
       if (!warned_short) {
         KG_WARN(log(), "rank {}: {} does not fit in free GPU memory now; retrying every {} s",
                 rank(), format_bytes(options.elements * 4), options.interval_seconds);
         warned_short = true;
       }
-      if (!wait_interval(options.interval_seconds)) return nullptr;
+      if (!wait_interval(options.interval_seconds)) return false;
     } catch (const std::exception& e) {
       record_worker_failure(e.what());
-      return nullptr;
+      return false;
     }
   }
   // Stop arrived before any allocation.
@@ -276,7 +316,7 @@ std::unique_ptr<gpu::DeviceSession> WorkerContext::allocate_phase(
     KG_DEBUG(log(), "rank {}: exiting before {} allocation after startup confirmation", rank(),
              label);
   }
-  return nullptr;
+  return false;
 }
 
 void WorkerContext::steady_phase(gpu::DeviceSession& session) {
@@ -301,7 +341,7 @@ void WorkerContext::steady_phase(gpu::DeviceSession& session) {
                   describe_utilization(util));
           backing_off = true;
         }
-        set_state(KeeperState::backing_off);
+        set_state(KeeperState::backing_off, busy_reason(util, options.busy_threshold));
         KG_DEBUG(log(), "rank {}: GPU utilization unavailable or busy ({}), {}", rank(),
                  describe_utilization(util), rocm() ? "sleeping" : "sleeping longer");
       }
@@ -332,10 +372,13 @@ void name_thread(int rank, bool rocm) {
 void worker_main(WorkerContext context) {
   name_thread(context.rank(), context.rocm());
   std::shared_ptr<Keeper::Shared> shared = context.shared;
-  context.run();
+  context.close_session(context.run());
   std::lock_guard lock(shared->mutex);
-  if (shared->status.state != KeeperState::failed) shared->status.state = KeeperState::idle;
-  shared->status.held_bytes = 0;
+  if (shared->status.state != KeeperState::failed) {
+    shared->status.state = KeeperState::idle;
+    shared->status.detail.reset();
+  }
+  if (!shared->unreleased) shared->status.held_bytes = 0;
   shared->finished = true;
   shared->cv.notify_all();
 }
@@ -369,6 +412,44 @@ const char* to_string(KeeperState state) {
       return "stopping";
   }
   return "unknown";
+}
+
+Phase phase_of(KeeperState state) {
+  switch (state) {
+    case KeeperState::starting:
+    case KeeperState::deferring:
+    case KeeperState::retrying:
+      return Phase::waiting;
+    case KeeperState::holding:
+      return Phase::holding;
+    case KeeperState::backing_off:
+      return Phase::backing_off;
+    case KeeperState::stopping:
+      return Phase::releasing;
+    case KeeperState::failed:
+      return Phase::failed;
+    case KeeperState::idle:
+      return Phase::released;
+  }
+  return Phase::failed;
+}
+
+const char* to_string(Phase phase) {
+  switch (phase) {
+    case Phase::waiting:
+      return "waiting";
+    case Phase::holding:
+      return "holding";
+    case Phase::backing_off:
+      return "backing_off";
+    case Phase::releasing:
+      return "releasing";
+    case Phase::released:
+      return "released";
+    case Phase::failed:
+      return "failed";
+  }
+  return "failed";
 }
 
 double release_join_timeout(double interval_seconds) {
@@ -431,6 +512,8 @@ void Keeper::keep() {
     thread_.join();  // a dead worker from an earlier failure is simply replaced
   }
   if (options_.elements == 0) throw ValueError("vram_to_keep must be positive");
+  // What an earlier release left with the driver goes first; a new worker must not pile on it.
+  retry_unreleased();
 
   {
     std::lock_guard pointer(shared_mutex_);
@@ -479,6 +562,10 @@ void Keeper::release() {
   const std::string label = platform_label(*backend_);
   const auto& lg = logger_for(label);
   if (!thread_.joinable()) {
+    if (retry_unreleased()) {
+      KG_INFO(lg, "rank {}: release retried; GPU memory and context returned", options_.rank);
+      return;
+    }
     KG_WARN(lg, "rank {}: keep thread not running", options_.rank);
     return;
   }
@@ -489,11 +576,16 @@ void Keeper::release() {
     std::lock_guard lock(shared_->mutex);
     finished = shared_->finished;
     stopping = shared_->stop.stop_requested();
-    failed = static_cast<bool>(shared_->failure);
+    failed = shared_->failure || shared_->release_failure;
   }
   if (finished) {
     if (stopping || failed) {
       thread_.join();
+      // A worker that ended on its own may have failed to release; this release retries that.
+      if (retry_unreleased()) {
+        KG_INFO(lg, "rank {}: release retried; GPU memory and context returned", options_.rank);
+        return;
+      }
       KG_INFO(lg, "rank {}: previously stopping keep thread exited; cache cleared", options_.rank);
       return;
     }
@@ -514,7 +606,48 @@ void Keeper::release() {
     throw TimeoutError(text);
   }
   thread_.join();
+  std::exception_ptr refused;
+  {
+    std::lock_guard lock(shared_->mutex);
+    refused = shared_->release_failure;
+  }
+  // The worker just tried; the error it recorded is this release's result.
+  if (refused) std::rethrow_exception(refused);
   KG_INFO(lg, "rank {}: keep thread stopped & cache cleared", options_.rank);
+}
+
+bool Keeper::retry_unreleased() {
+  const auto shared = current_shared();
+  if (!shared) return false;
+  std::unique_ptr<gpu::DeviceSession> session;
+  {
+    std::lock_guard lock(shared->mutex);
+    if (!shared->unreleased) return false;
+    session = std::move(shared->unreleased);
+    shared->status.state = KeeperState::stopping;
+    shared->status.detail.reset();
+  }
+  // Closed without holding the lock: status() readers must not wait behind the driver.
+  try {
+    session->close();
+  } catch (const std::exception& e) {
+    const std::uint64_t still_held = session->allocated_elements() * 4;
+    const std::string text = release_failure_text(options_.rank, still_held, e.what());
+    KG_ERROR(logger_for(platform_label(*backend_)), "{}", text);
+    std::lock_guard lock(shared->mutex);
+    shared->release_failure = std::make_exception_ptr(RuntimeError(text));
+    shared->status.state = KeeperState::failed;
+    shared->status.detail = text;
+    shared->status.held_bytes = still_held;
+    shared->unreleased = std::move(session);
+    throw RuntimeError(text);
+  }
+  session.reset();
+  std::lock_guard lock(shared->mutex);
+  shared->release_failure = nullptr;
+  shared->status.state = KeeperState::idle;
+  shared->status.held_bytes = 0;
+  return true;
 }
 
 std::shared_ptr<Keeper::Shared> Keeper::current_shared() const {
@@ -540,7 +673,10 @@ KeeperStatus Keeper::status() const {
 
 bool Keeper::has_worker_state() const {
   std::lock_guard api(api_mutex_);
-  return thread_.joinable();
+  if (thread_.joinable()) return true;
+  if (!shared_) return false;
+  std::lock_guard lock(shared_->mutex);
+  return shared_->unreleased != nullptr;
 }
 
 bool Keeper::worker_alive() const {

@@ -47,9 +47,26 @@ enum class KeeperState {
 };
 const char* to_string(KeeperState state);
 
+// What a GPU is doing, as status reports it to users: the states above folded into the few that
+// matter to someone deciding whether the GPU is really held.
+enum class Phase {
+  waiting,      // no buffer yet: opening, deferring while busy or unreadable, or retrying an OOM
+  holding,      // buffer held, keep-alive running
+  backing_off,  // buffer held, keep-alive skipped because the GPU is busy
+  releasing,    // release in progress
+  released,     // nothing held any more (the worker ended cleanly)
+  failed,       // the worker failed, or the driver refused the release (see detail)
+};
+Phase phase_of(KeeperState state);
+const char* to_string(Phase phase);
+
 struct KeeperStatus {
   KeeperState state = KeeperState::idle;
+  // Bytes the driver holds for this keeper right now: the buffer once allocated, and still after
+  // a release the driver refused.
   std::uint64_t held_bytes = 0;
+  // Why the keeper is waiting, backing off or failed, in words; nullopt otherwise.
+  std::optional<std::string> detail;
   std::optional<double> utilization;    // last reading
   std::optional<double> last_batch_ms;  // wall time of the last batch
   std::uint64_t batches = 0;
@@ -67,6 +84,9 @@ class Keeper {
   Keeper& operator=(const Keeper&) = delete;
 
   void keep();
+  // Stops the worker and releases the device. Throws TimeoutError when the worker does not stop
+  // in time, and RuntimeError when the driver refuses the release: the keeper then still holds
+  // what the driver kept (status() says so) and the next release() (or keep()) retries it.
   void release();
   // The failure the worker recorded after startup was confirmed, or nullptr. Survives release()
   // until the next keep().
@@ -92,6 +112,9 @@ class Keeper {
   mutable std::mutex shared_mutex_;
   std::shared_ptr<Shared> shared_;
   std::shared_ptr<Shared> current_shared() const;
+  // Retries closing a session whose release the driver refused earlier; false when there is none.
+  // Throws RuntimeError when it is refused again. The caller holds api_mutex_.
+  bool retry_unreleased();
 };
 
 }  // namespace keepgpu::keeper

@@ -42,13 +42,21 @@ CudaSession::CudaSession(std::shared_ptr<const CudaApi> api, int visible_ordinal
                   "cuEventCreate");
     }
   } catch (...) {
-    teardown();
+    try {
+      close();
+    } catch (const GpuError& e) {
+      KG_WARN(session_log(), "rank {}: cleanup after a failed open: {}", ordinal_, e.what());
+    }
     throw;
   }
 }
 
 CudaSession::~CudaSession() {
-  teardown();
+  try {
+    close();
+  } catch (const GpuError& e) {
+    KG_WARN(session_log(), "rank {}: release at destruction failed: {}", ordinal_, e.what());
+  }
 }
 
 void CudaSession::make_current() const {
@@ -107,19 +115,22 @@ void CudaSession::allocate(std::uint64_t elements) {
     launch(fill_, "cuLaunchKernel(keepgpu_fill)");
     api_->check(api_->cuCtxSynchronize(), "cuCtxSynchronize");
   } catch (...) {
-    free_buffer();
+    try {
+      free_buffer();
+    } catch (const GpuError& e) {
+      // The fill's error is the one to report; the buffer stays counted for close() to retry.
+      KG_WARN(session_log(), "rank {}: {}", ordinal_, e.what());
+    }
     throw;
   }
 }
 
-void CudaSession::free_buffer() noexcept {
+void CudaSession::free_buffer() {
   if (buffer_ == 0) return;
-  // Free even if the context cannot be made current: the driver may still accept it, and the
-  // buffer is forgotten either way (the context release below reclaims it at the latest).
+  // Free even if the context cannot be made current: the driver may still accept it.
   api_->cuCtxSetCurrent(context_);
-  if (const CUresult status = api_->cuMemFree(buffer_); status != kSuccess) {
-    KG_DEBUG(session_log(), "rank {}: {}", ordinal_, api_->describe(status, "cuMemFree_v2"));
-  }
+  // A refused free keeps the buffer: the driver still holds it, so the session still counts it.
+  api_->check(api_->cuMemFree(buffer_), "cuMemFree_v2");
   buffer_ = 0;
   elements_ = 0;
   launches_in_chunk_ = 0;
@@ -158,26 +169,27 @@ MemoryInfo CudaSession::memory_info() {
   return {static_cast<std::uint64_t>(free), static_cast<std::uint64_t>(total)};
 }
 
-void CudaSession::teardown() noexcept {
+void CudaSession::close() {
   if (!context_retained_) return;
-  auto note = [this](CUresult status, std::string_view call) {
-    if (status != kSuccess) {
-      KG_DEBUG(session_log(), "rank {}: {}", ordinal_, api_->describe(status, call));
-    }
-  };
-  note(api_->cuCtxSetCurrent(context_), "cuCtxSetCurrent");
+  // Each step is forgotten only once the driver accepted it, so a retry resumes where a refusal
+  // stopped, and the context (which would take the buffer with it) outlives everything in it.
+  if (const CUresult status = api_->cuCtxSetCurrent(context_); status != kSuccess) {
+    KG_DEBUG(session_log(), "rank {}: {}", ordinal_, api_->describe(status, "cuCtxSetCurrent"));
+  }
   free_buffer();
   for (Chunk& chunk : chunks_) {
-    if (chunk.event != nullptr) note(api_->cuEventDestroy(chunk.event), "cuEventDestroy");
+    if (chunk.event != nullptr) api_->check(api_->cuEventDestroy(chunk.event), "cuEventDestroy");
     chunk = Chunk{};
   }
-  if (module_ != nullptr) note(api_->cuModuleUnload(module_), "cuModuleUnload");
+  if (module_ != nullptr) api_->check(api_->cuModuleUnload(module_), "cuModuleUnload");
   module_ = nullptr;
   // The primary context (and the memory it pins) goes away with its last release.
-  note(api_->cuDevicePrimaryCtxRelease(device_), "cuDevicePrimaryCtxRelease");
+  api_->check(api_->cuDevicePrimaryCtxRelease(device_), "cuDevicePrimaryCtxRelease");
   context_retained_ = false;
-  // Leave no dangling current context on this thread.
-  note(api_->cuCtxSetCurrent(nullptr), "cuCtxSetCurrent");
+  // Leave no dangling current context on this thread; nothing is held any more either way.
+  if (const CUresult status = api_->cuCtxSetCurrent(nullptr); status != kSuccess) {
+    KG_DEBUG(session_log(), "rank {}: {}", ordinal_, api_->describe(status, "cuCtxSetCurrent"));
+  }
   context_ = nullptr;
 }
 

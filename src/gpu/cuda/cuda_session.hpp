@@ -21,14 +21,15 @@ class CudaSession final : public DeviceSession {
   // JIT-loads the kernels. Throws GpuError (a JIT failure quotes the JIT log) and releases
   // whatever it had taken.
   CudaSession(std::shared_ptr<const CudaApi> api, int visible_ordinal);
-  // Frees the buffer, destroys the events, unloads the module and releases the primary context,
-  // so the device memory is really returned.
+  // Closes the session (see close()); a refusal there is logged.
   ~CudaSession() override;
   CudaSession(const CudaSession&) = delete;
   CudaSession& operator=(const CudaSession&) = delete;
 
   void allocate(std::uint64_t elements) override;
-  void free_buffer() noexcept override;
+  void free_buffer() override;
+  // Frees the buffer, destroys the events, unloads the module and releases the primary context.
+  void close() override;
   std::uint64_t allocated_elements() const noexcept override { return elements_; }
   void launch_relu() override;
   void synchronize() override;
@@ -45,7 +46,6 @@ class CudaSession final : public DeviceSession {
   void make_current() const;
   void load_module();
   void launch(CUfunction kernel, std::string_view call);
-  void teardown() noexcept;
 
   std::shared_ptr<const CudaApi> api_;
   int ordinal_ = 0;

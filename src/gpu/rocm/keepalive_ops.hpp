@@ -21,6 +21,9 @@ class KeepaliveOps {
   // Enqueues one keep-alive pass: every element read once and written once (4 + 4 bytes each),
   // leaving the values finite and non-negative.
   virtual void pass(void* buffer, std::uint64_t elements) = 0;
+  // Gives back what the path loaded (the kernels' module). Throws GpuError when the runtime
+  // refuses; a later call retries. A no-op once done, and for the copy path.
+  virtual void unload() {}
 };
 
 // Loads the code object into the current device's context and looks up both kernels. Throws

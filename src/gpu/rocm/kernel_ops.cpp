@@ -22,7 +22,10 @@ class KernelOps final : public KeepaliveOps {
       throw;
     }
   }
-  ~KernelOps() override { api_->hipModuleUnload(module_); }
+  // A refused unload was already reported by unload(); the runtime drops the module at exit.
+  ~KernelOps() override {
+    if (module_ != nullptr) api_->hipModuleUnload(module_);
+  }
   KernelOps(const KernelOps&) = delete;
   KernelOps& operator=(const KernelOps&) = delete;
 
@@ -31,6 +34,11 @@ class KernelOps final : public KeepaliveOps {
   }
   void pass(void* buffer, std::uint64_t elements) override {
     launch(relu_, buffer, elements, "hipModuleLaunchKernel(keepgpu_relu)");
+  }
+  void unload() override {
+    if (module_ == nullptr) return;
+    api_->check(api_->hipModuleUnload(module_), "hipModuleUnload");
+    module_ = nullptr;
   }
 
  private:

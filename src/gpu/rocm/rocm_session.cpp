@@ -32,13 +32,21 @@ RocmSession::RocmSession(std::shared_ptr<const HipApi> api, int visible_ordinal,
                   "hipEventCreateWithFlags");
     }
   } catch (...) {
-    teardown();
+    try {
+      close();
+    } catch (const GpuError& e) {
+      KG_WARN(session_log(), "rank {}: cleanup after a failed open: {}", ordinal_, e.what());
+    }
     throw;
   }
 }
 
 RocmSession::~RocmSession() {
-  teardown();
+  try {
+    close();
+  } catch (const GpuError& e) {
+    KG_WARN(session_log(), "rank {}: release at destruction failed: {}", ordinal_, e.what());
+  }
 }
 
 void RocmSession::select() const {
@@ -97,17 +105,21 @@ void RocmSession::allocate(std::uint64_t elements) {
     ops_->fill(buffer_, elements_);
     api_->check(api_->hipDeviceSynchronize(), "hipDeviceSynchronize");
   } catch (...) {
-    free_buffer();
+    try {
+      free_buffer();
+    } catch (const GpuError& e) {
+      // The fill's error is the one to report; the buffer stays counted for close() to retry.
+      KG_WARN(session_log(), "rank {}: {}", ordinal_, e.what());
+    }
     throw;
   }
 }
 
-void RocmSession::free_buffer() noexcept {
+void RocmSession::free_buffer() {
   if (buffer_ == nullptr) return;
   api_->hipSetDevice(ordinal_);
-  if (const hipError_t status = api_->hipFree(buffer_); status != kHipSuccess) {
-    KG_DEBUG(session_log(), "rank {}: {}", ordinal_, api_->describe(status, "hipFree"));
-  }
+  // A refused free keeps the buffer: the runtime still holds it, so the session still counts it.
+  api_->check(api_->hipFree(buffer_), "hipFree");
   buffer_ = nullptr;
   elements_ = 0;
   launches_in_chunk_ = 0;
@@ -149,20 +161,19 @@ MemoryInfo RocmSession::memory_info() {
   return {static_cast<std::uint64_t>(free), static_cast<std::uint64_t>(total)};
 }
 
-void RocmSession::teardown() noexcept {
-  auto note = [this](hipError_t status, std::string_view call) {
-    if (status != kHipSuccess) {
-      KG_DEBUG(session_log(), "rank {}: {}", ordinal_, api_->describe(status, call));
-    }
-  };
+void RocmSession::close() {
+  // Each step is forgotten only once the runtime accepted it, so a retry resumes where a refusal
+  // stopped.
   if (api_) {
     free_buffer();
     for (Chunk& chunk : chunks_) {
-      if (chunk.event != nullptr) note(api_->hipEventDestroy(chunk.event), "hipEventDestroy");
+      if (chunk.event != nullptr)
+        api_->check(api_->hipEventDestroy(chunk.event), "hipEventDestroy");
       chunk = Chunk{};
     }
   }
-  ops_.reset();  // unloads the module
+  if (ops_) ops_->unload();
+  ops_.reset();
   // HIP has no primary context to release per session: the runtime keeps one per device for the
   // process (as upstream's PyTorch did). Everything this session allocated is freed above.
   smi_ = SmiRuntime::Lease();

@@ -27,13 +27,15 @@ class RocmSession final : public DeviceSession {
   // releases whatever it took, the SMI lease included.
   RocmSession(std::shared_ptr<const HipApi> api, int visible_ordinal, SmiRuntime::Lease smi,
               KernelCache& kernels);
-  // Frees the buffer, the events and the module, then gives the SMI lease back.
+  // Closes the session (see close()); a refusal there is logged.
   ~RocmSession() override;
   RocmSession(const RocmSession&) = delete;
   RocmSession& operator=(const RocmSession&) = delete;
 
   void allocate(std::uint64_t elements) override;
-  void free_buffer() noexcept override;
+  void free_buffer() override;
+  // Frees the buffer, the events and the module, then gives the SMI lease back.
+  void close() override;
   std::uint64_t allocated_elements() const noexcept override { return elements_; }
   void launch_relu() override;
   void synchronize() override;
@@ -52,7 +54,6 @@ class RocmSession final : public DeviceSession {
 
   void select() const;
   void choose_path(KernelCache& kernels);
-  void teardown() noexcept;
 
   SmiRuntime::Lease smi_;  // first member: released last, after every HIP resource
   std::shared_ptr<const HipApi> api_;

@@ -117,6 +117,38 @@ TEST_F(CudaSessionTest, FreeBufferAndReallocate) {
   EXPECT_EQ(device(0)["frees"], 2);
 }
 
+TEST_F(CudaSessionTest, RefusedFreeKeepsTheBufferAndCloseResumesWhereItStopped) {
+  scenario(testing::mock_devices(1));
+  auto session = backend_.open(0);
+  session->allocate(1024);
+  const json devices = testing::mock_devices(1);
+  FakeGpu::instance().update(
+      {{"devices", devices}, {"cuda", {{"faults", {{"0", {{"free_error", 999}}}}}}}});
+  EXPECT_THAT([&] { session->close(); },
+              ::testing::ThrowsMessage<GpuError>(HasSubstr("cuMemFree_v2")));
+  EXPECT_EQ(session->allocated_elements(), 1024u) << "still held, still counted";
+  EXPECT_EQ(device(0)["allocated_bytes"], 4096);
+  EXPECT_EQ(device(0)["contexts_live"], 1) << "the context is not released under a live buffer";
+
+  FakeGpu::instance().update(
+      {{"devices", devices}, {"cuda", {{"faults", {{"0", {{"release_error", 999}}}}}}}});
+  EXPECT_THAT([&] { session->close(); },
+              ::testing::ThrowsMessage<GpuError>(HasSubstr("cuDevicePrimaryCtxRelease")));
+  EXPECT_EQ(session->allocated_elements(), 0u);
+  EXPECT_EQ(device(0)["allocated_bytes"], 0);
+  EXPECT_EQ(device(0)["contexts_live"], 1);
+
+  FakeGpu::instance().update({{"devices", devices}});
+  session->close();
+  session->close();  // nothing left: a no-op
+  EXPECT_EQ(device(0)["contexts_live"], 0);
+  EXPECT_EQ(device(0)["frees"], 1);
+  EXPECT_EQ(device(0)["context_releases"], 1);
+  const json cuda = FakeGpu::instance().state()["cuda"];
+  EXPECT_EQ(cuda["modules"], 0);
+  EXPECT_EQ(cuda["events"], 0);
+}
+
 TEST_F(CudaSessionTest, HugeBufferUses64BitCounts) {
   json devices = testing::mock_devices(1);
   devices[0]["total_memory"] = 64 * kGiB;

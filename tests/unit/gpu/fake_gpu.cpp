@@ -54,14 +54,19 @@ FakeGpu::FakeGpu() {
 }
 
 void FakeGpu::reset(const nlohmann::json& config) {
-  // Temporary file + rename, so the fakes never read half a scenario.
+  update(config);
+  reset_();
+}
+
+void FakeGpu::update(const nlohmann::json& config) {
+  // Temporary file + rename, so the fakes never read half a scenario; the new inode tells them
+  // the file changed.
   const std::string temporary = config_path_ + ".tmp";
   {
     std::ofstream out(temporary, std::ios::trunc);
     out << config.dump(2);
   }
   std::filesystem::rename(temporary, config_path_);
-  reset_();
 }
 
 nlohmann::json FakeGpu::state() {

@@ -23,6 +23,8 @@ class FakeGpu {
   // Writes `config` as the FAKEGPU_CONFIG scenario and resets the fakes (counters, allocations,
   // contexts, CUDA and NVML init state; CUDA_VISIBLE_DEVICES is captured again at the next cuInit).
   void reset(const nlohmann::json& config);
+  // Writes `config` without resetting: a running scenario changes (a fault appears or goes).
+  void update(const nlohmann::json& config);
   // The fakes' observable state (README "Observing").
   nlohmann::json state();
   // Another part of the process shuts NVML down (its init count drops to 0).

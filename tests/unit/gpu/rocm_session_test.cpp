@@ -293,6 +293,26 @@ TEST_F(RocmSessionTest, FatalLaunchAndSyncErrors) {
   EXPECT_EQ(device(0)["allocated_bytes"], 0) << "a failed fill frees the buffer";
 }
 
+TEST_F(RocmSessionTest, RefusedFreeKeepsTheBufferUntilCloseSucceeds) {
+  const json devices = gpu::testing::mock_devices(1);
+  scenario(devices);
+  RocmBackend backend = fake_backend();
+  auto session = backend.open(0);
+  session->allocate(1024);
+  FakeGpu::instance().update(
+      {{"devices", devices}, {"hip", {{"faults", {{"0", {{"free_error", 999}}}}}}}});
+  EXPECT_THAT([&] { session->close(); }, ::testing::ThrowsMessage<GpuError>(HasSubstr("hipFree")));
+  EXPECT_EQ(session->allocated_elements(), 1024u);
+  EXPECT_EQ(device(0)["allocated_bytes"], 4096);
+  EXPECT_EQ(backend.smi().users(), 1) << "the session still holds its ROCm SMI lease";
+
+  FakeGpu::instance().update({{"devices", devices}, {"hip", json::object()}});
+  session->close();
+  EXPECT_EQ(session->allocated_elements(), 0u);
+  EXPECT_EQ(device(0)["allocated_bytes"], 0);
+  EXPECT_EQ(backend.smi().users(), 0);
+}
+
 TEST_F(RocmSessionTest, LaunchWithoutBufferIsRejected) {
   scenario(gpu::testing::mock_devices(1));
   RocmBackend backend = fake_backend();

@@ -15,8 +15,25 @@ FakeSession::FakeSession(FakeBackend& backend, int ordinal) : backend_(backend),
 }
 
 FakeSession::~FakeSession() {
-  free_buffer();
+  try {
+    close();
+  } catch (const gpu::GpuError&) {
+    // A session destroyed with a refused release keeps its bytes counted, as a driver would.
+  }
   backend_.counters(ordinal_).sessions_live--;
+}
+
+void FakeSession::close() {
+  if (closed_) return;
+  free_buffer();
+  int error = 0;
+  {
+    std::lock_guard lock(backend_.mutex());
+    error = backend_.script(ordinal_).close_error;
+  }
+  if (error != 0) throw gpu::GpuError("context release refused", error, false);
+  closed_ = true;
+  backend_.counters(ordinal_).closes++;
 }
 
 void FakeSession::allocate(std::uint64_t elements) {
@@ -41,8 +58,14 @@ void FakeSession::allocate(std::uint64_t elements) {
   c.last_alloc_elements = elements;
 }
 
-void FakeSession::free_buffer() noexcept {
+void FakeSession::free_buffer() {
   if (elements_ == 0) return;
+  int error = 0;
+  {
+    std::lock_guard lock(backend_.mutex());
+    error = backend_.script(ordinal_).free_error;
+  }
+  if (error != 0) throw gpu::GpuError("free refused", error, false);
   auto& c = backend_.counters(ordinal_);
   c.frees++;
   c.allocated_bytes -= elements_ * 4;

@@ -27,6 +27,8 @@ struct FakeDeviceScript {
   int launch_error_after = 0;
   std::chrono::microseconds launch_delay{0};
   std::chrono::milliseconds sync_delay{0};
+  int free_error = 0;   // free_buffer() fails with this code while it is set (0 = frees work)
+  int close_error = 0;  // close() fails with this code after freeing, while it is set
   std::uint64_t total_memory = 16ULL << 30;
   std::deque<std::optional<double>> utilization;  // consumed per read; last value sticks
 };
@@ -36,6 +38,7 @@ struct FakeCounters {
   std::atomic<int> sessions_live{0};
   std::atomic<int> allocations{0};
   std::atomic<int> frees{0};
+  std::atomic<int> closes{0};  // completed close() calls
   std::atomic<int> launches{0};
   std::atomic<int> syncs{0};
   std::atomic<int> trims{0};
@@ -51,7 +54,8 @@ class FakeSession final : public gpu::DeviceSession {
   FakeSession(FakeBackend& backend, int ordinal);
   ~FakeSession() override;
   void allocate(std::uint64_t elements) override;
-  void free_buffer() noexcept override;
+  void free_buffer() override;
+  void close() override;
   std::uint64_t allocated_elements() const noexcept override { return elements_; }
   void launch_relu() override;
   void synchronize() override;
@@ -62,6 +66,7 @@ class FakeSession final : public gpu::DeviceSession {
   FakeBackend& backend_;
   int ordinal_;
   std::uint64_t elements_ = 0;
+  bool closed_ = false;
 };
 
 class FakeTelemetry final : public gpu::Telemetry {

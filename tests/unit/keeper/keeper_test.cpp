@@ -132,7 +132,7 @@ TEST(Keeper, RequestLargerThanTheDeviceFailsAtOnce) {
   try {
     keeper.keep();
     FAIL() << "keep() should throw";
-  } catch (const RuntimeError& e) {
+  } catch (const VramExceedsDeviceError& e) {  // bad input, not a device failure
     const std::string text = e.what();
     EXPECT_NE(text.find("GPU 0"), std::string::npos) << text;
     EXPECT_NE(text.find("8.0 GiB"), std::string::npos) << text;
