@@ -73,9 +73,13 @@ std::vector<std::string> render_status(const keeper::KeeperGroup& group) {
         s.utilization ? fmt::format("{:3d}%", static_cast<int>(*s.utilization)) : " n/a";
     const std::string batch =
         s.last_batch_ms ? fmt::format("{:.0f} ms", *s.last_batch_ms) : std::string("-");
-    lines.push_back(fmt::format(
-        "GPU {:<3} {:<12} held {:>9}  util {}  last batch {:>8}  batches {}", keeper->rank(),
-        keeper::to_string(s.state), format_bytes(s.held_bytes), util, batch, s.batches));
+    // The phase, not the internal state: a GPU that waits holds nothing and must read so.
+    std::string line =
+        fmt::format("GPU {:<3} {:<11} held {:>9}  util {}  last batch {:>8}  batches {}",
+                    keeper->rank(), keeper::to_string(keeper::phase_of(s.state)),
+                    format_bytes(s.held_bytes), util, batch, s.batches);
+    if (s.detail) line += "  (" + *s.detail + ")";
+    lines.push_back(std::move(line));
   }
   return lines;
 }

@@ -97,6 +97,30 @@ StartParams validated_params(const ParsedOptions& options) {
   return out;
 }
 
+// A GPU that waits (busy, utilization unreadable, or out of memory) holds nothing yet: say so at
+// once rather than let the new session look like it holds every GPU. Informational only: a
+// status call that fails here changes nothing about the start.
+void print_waiting_gpus(const ServiceTarget& target, const std::string& job_id) {
+  try {
+    JsonValue params = JsonValue::make_object();
+    params.set("job_id", JsonValue::make_string(job_id));
+    const JsonValue status = call_rpc(target.endpoint, "status", params);
+    const JsonValue* gpus = status.find("gpus");
+    if (gpus == nullptr || !gpus->is_array()) return;
+    for (const JsonValue& gpu : gpus->items) {
+      const JsonValue* phase = gpu.find("phase");
+      const JsonValue* id = gpu.find("id");
+      if (phase == nullptr || id == nullptr || !phase->is_string() || phase->text != "waiting") {
+        continue;
+      }
+      const JsonValue* detail = gpu.find("detail");
+      const std::string why = detail != nullptr && detail->is_string() ? detail->text : "waiting";
+      print_line(fmt::format("GPU {} holds nothing yet ({})", id->text, why));
+    }
+  } catch (const std::exception&) {
+  }
+}
+
 }  // namespace
 
 int run_start(const RootArgs& root, const ParsedOptions& options) {
@@ -138,6 +162,7 @@ int run_start(const RootArgs& root, const ParsedOptions& options) {
   const std::string dashboard = fmt::format("http://{}:{}/", target.host, target.port);
   if (auto_started) print_line("Auto-started KeepGPU service at " + dashboard);
   print_line("Started keep session job_id=" + job_id);
+  print_waiting_gpus(target, job_id);
   print_line("Dashboard: " + dashboard);
   print_line(
       fmt::format("Next: keep-gpu status --job-id {0} | keep-gpu stop --job-id {0}", job_id));

@@ -126,6 +126,38 @@ nlohmann::json session_record(const Session& session) {
   return record(session.job_id, session.params, to_text(session.state), session.last_error);
 }
 
+// A record and the group whose keepers complete it; taken under the registry lock, completed
+// without it (keeper status is never read while holding the registry).
+struct PendingRecord {
+  nlohmann::json record;
+  std::shared_ptr<keeper::KeeperGroup> group;  // null for a start still in progress
+};
+
+// Adds what the driver holds for the session: "held_bytes" (all its GPUs) and "gpus", one entry
+// per GPU with its phase, bytes held and why it waits, backs off or failed. A start in progress
+// has no keepers yet: nothing held and no GPU entries.
+nlohmann::json complete(PendingRecord pending) {
+  nlohmann::json gpus = nlohmann::json::array();
+  std::uint64_t total = 0;
+  if (pending.group) {
+    const auto& ids = pending.group->gpu_ids();
+    const auto& keepers = pending.group->keepers();
+    for (std::size_t i = 0; i < keepers.size() && i < ids.size(); ++i) {
+      const keeper::KeeperStatus status = keepers[i]->status();
+      nlohmann::json gpu = nlohmann::json::object();
+      gpu["id"] = ids[i];
+      gpu["phase"] = keeper::to_string(keeper::phase_of(status.state));
+      gpu["held_bytes"] = status.held_bytes;
+      gpu["detail"] = status.detail ? nlohmann::json(*status.detail) : nlohmann::json(nullptr);
+      gpus.push_back(std::move(gpu));
+      total += status.held_bytes;
+    }
+  }
+  pending.record["held_bytes"] = total;
+  pending.record["gpus"] = std::move(gpus);
+  return std::move(pending.record);
+}
+
 }  // namespace
 
 struct SessionManager::Core : std::enable_shared_from_this<Core> {
@@ -586,12 +618,17 @@ nlohmann::json SessionManager::Core::status_all() {
     }
   }
   probe(candidates);
+  std::vector<PendingRecord> pending;
+  {
+    std::lock_guard lock(mutex);
+    for (const auto& reservation : reservations)
+      pending.push_back({reservation_record(*reservation), nullptr});
+    for (const auto& session : sessions)
+      pending.push_back({session_record(*session), session->group});
+  }
   nlohmann::json jobs = nlohmann::json::array();
-  std::lock_guard lock(mutex);
-  for (const auto& reservation : reservations)
-    jobs.push_back(reservation_record(*reservation));
-  for (const auto& session : sessions)
-    jobs.push_back(session_record(*session));
+  for (auto& record : pending)
+    jobs.push_back(complete(std::move(record)));
   nlohmann::json out = nlohmann::json::object();
   out["active_jobs"] = std::move(jobs);
   return out;
@@ -607,18 +644,21 @@ nlohmann::json SessionManager::Core::status_one(const std::string& job_id) {
     }
   }
   if (candidate) probe({candidate});
-  nlohmann::json out;
-  std::lock_guard lock(mutex);
-  if (auto reservation = reservation_for(job_id)) {
-    out = reservation_record(*reservation);
-  } else if (auto session = session_for(job_id)) {
-    out = session_record(*session);
-  } else {
-    out = nlohmann::json::object();
-    out["active"] = false;
-    out["job_id"] = job_id;
-    return out;
+  PendingRecord pending;
+  {
+    std::lock_guard lock(mutex);
+    if (auto reservation = reservation_for(job_id)) {
+      pending.record = reservation_record(*reservation);
+    } else if (auto session = session_for(job_id)) {
+      pending = {session_record(*session), session->group};
+    } else {
+      nlohmann::json out = nlohmann::json::object();
+      out["active"] = false;
+      out["job_id"] = job_id;
+      return out;
+    }
   }
+  nlohmann::json out = complete(std::move(pending));
   out["active"] = true;  // "tracked", whatever the state
   return out;
 }

@@ -342,6 +342,11 @@ test("a session started through the form holds memory on GPU 0 and shows in the 
                "keep-gpu start --gpu-ids 0 --vram 1GiB --interval 300 --busy-threshold 25");
   assert.match(await text(card.getByTestId("session-summary")), /^Visible GPUs 0 · 1GiB · 300s · threshold 25%$/);
   assert.equal(await card.getByTestId("session-detail").count(), 0, "an active session has no detail line");
+  // One line per GPU with what the driver holds for it.
+  const gpuLine = card.getByTestId("session-gpu");
+  assert.equal(await gpuLine.count(), 1);
+  assert.equal(await gpuLine.getAttribute("data-phase"), "holding");
+  assert.equal(await text(gpuLine), "HoldingGPU 0 · 1.0 GB held");
   assert.equal(await text(byId(page, "sessions-count")), "1 tracked");
   assert.equal(await text(byId(page, "summary-sessions")), "1");
   // The form is back to its defaults.

@@ -145,10 +145,48 @@ function formatGpuTargets(ids) {
   return Array.isArray(ids) && ids.length > 0 ? ids.join(", ") : "all visible";
 }
 
+const PHASE_LABELS = {
+  waiting: "Waiting",
+  holding: "Holding",
+  backing_off: "Backing off",
+  releasing: "Releasing",
+  released: "Released",
+  failed: "Failed",
+};
+
+function sessionGpus(session) {
+  return Array.isArray(session.gpus) ? session.gpus.filter(isObject) : [];
+}
+
+// An "active" session whose GPUs all wait holds nothing: it must not read as Active.
+function sessionWaits(session) {
+  const gpus = sessionGpus(session);
+  return session.state === "active" && gpus.length > 0 && gpus.every((gpu) => gpu.phase === "waiting");
+}
+
 function sessionStateLabel(session) {
   const raw = session.state;
+  if (sessionWaits(session)) return PHASE_LABELS.waiting;
   if (raw === undefined || raw === null || raw === "") return STATE_LABELS.active;
   return STATE_LABELS[raw] || String(raw);
+}
+
+// One line per GPU: what the driver holds for it and what its keeper is doing.
+function sessionGpuList(session) {
+  const gpus = sessionGpus(session);
+  if (!gpus.length) return null;
+  const items = gpus.map((gpu) => {
+    const phase = typeof gpu.phase === "string" ? gpu.phase : "unknown";
+    const held = isNumber(gpu.held_bytes) && gpu.held_bytes > 0 ? `${formatBytes(gpu.held_bytes)} held` : "nothing held";
+    const detail = typeof gpu.detail === "string" && gpu.detail ? ` · ${gpu.detail}` : "";
+    const item = el("li", { className: `session-gpu phase-${phase}`, testid: "session-gpu" }, [
+      el("span", { className: "phase-badge", text: PHASE_LABELS[phase] || phase }),
+      el("span", { text: `GPU ${gpu.id} · ${held}${detail}` }),
+    ]);
+    item.dataset.phase = phase;
+    return item;
+  });
+  return el("ul", { className: "session-gpus", testid: "session-gpus" }, items);
 }
 
 // The explanatory line under a session card; null when the state needs none.
@@ -505,7 +543,7 @@ function renderRefreshControls() {
 
 function sessionCard(session) {
   const jobId = String(session.job_id);
-  const stateKey = typeof session.state === "string" && session.state ? session.state : "active";
+  const stateKey = sessionWaits(session) ? "waiting" : typeof session.state === "string" && session.state ? session.state : "active";
   const busy = isReleasing(session) || state.stoppingAll;
   const detail = sessionStateDetail(session);
   const command = sessionCommand(session.params);
@@ -536,6 +574,7 @@ function sessionCard(session) {
     ]),
     el("p", { className: "session-summary", testid: "session-summary", text: sessionSummary(session.params) }),
     detail ? el("p", { className: "session-detail", testid: "session-detail", text: detail }) : null,
+    sessionGpuList(session),
     el("div", { className: "command-row" }, [
       el("code", { className: "session-command", testid: "session-command", text: command }),
       copy,

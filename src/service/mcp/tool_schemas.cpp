@@ -105,12 +105,34 @@ json stop_keep_tool() {
   };
 }
 
+// One GPU of a session as the driver sees it: what it holds and what the keeper is doing.
+json session_gpu_schema() {
+  return object_schema(
+      {{"id", {{"type", "integer"}, {"minimum", 0}}},
+       {"phase",
+        {{"type", "string"},
+         {"enum", {"waiting", "holding", "backing_off", "releasing", "released", "failed"}}}},
+       {"held_bytes", {{"type", "integer"}, {"minimum", 0}}},
+       {"detail", {{"type", {"string", "null"}}}}},
+      {"id", "phase", "held_bytes", "detail"});
+}
+
+json held_bytes_schema() {
+  return {{"type", "integer"},
+          {"minimum", 0},
+          {"description", "Bytes the driver holds for the session now, over all its GPUs."}};
+}
+
 json status_tool() {
-  const json record = object_schema({{"job_id", {{"type", "string"}}},
-                                     {"params", session_params_schema()},
-                                     {"state", session_state_schema()},
-                                     {"last_error", {{"type", {"string", "null"}}}}},
-                                    {"job_id", "params", "state", "last_error"});
+  const json record =
+      object_schema({{"job_id", {{"type", "string"}}},
+                     {"params", session_params_schema()},
+                     {"state", session_state_schema()},
+                     {"last_error", {{"type", {"string", "null"}}}},
+                     {"held_bytes", held_bytes_schema()},
+                     {"gpus", {{"type", "array"}, {"items", session_gpu_schema()}}},
+                     {"restored", {{"type", "boolean"}}}},
+                    {"job_id", "params", "state", "last_error", "held_bytes", "gpus"});
   return {
       {"name", "status"},
       {"title", "Get KeepGPU Status"},
@@ -119,12 +141,16 @@ json status_tool() {
        input_schema(
            {{"job_id", job_id_property("Session identifier; null or omitted lists all.")}})},
       // Either {"active_jobs": [...]} (all sessions) or one session's record with "active".
-      {"outputSchema", object_schema({{"active_jobs", {{"type", "array"}, {"items", record}}},
-                                      {"active", {{"type", "boolean"}}},
-                                      {"job_id", {{"type", "string"}}},
-                                      {"params", session_params_schema()},
-                                      {"state", session_state_schema()},
-                                      {"last_error", {{"type", {"string", "null"}}}}})},
+      {"outputSchema",
+       object_schema({{"active_jobs", {{"type", "array"}, {"items", record}}},
+                      {"active", {{"type", "boolean"}}},
+                      {"job_id", {{"type", "string"}}},
+                      {"params", session_params_schema()},
+                      {"state", session_state_schema()},
+                      {"last_error", {{"type", {"string", "null"}}}},
+                      {"held_bytes", held_bytes_schema()},
+                      {"gpus", {{"type", "array"}, {"items", session_gpu_schema()}}},
+                      {"restored", {{"type", "boolean"}}}})},
   };
 }
 

@@ -103,7 +103,9 @@ TEST_F(McpTest, StatusToolReturnsStructuredContentAndSortedText) {
   EXPECT_EQ(result["isError"], false);
   EXPECT_EQ(result["content"][0]["type"], "text");
   EXPECT_EQ(result["content"][0]["text"],
-            R"({"active": true, "job_id": "mcp-job", "last_error": null, "params": )"
+            R"({"active": true, "gpus": [{"detail": null, "held_bytes": 1073741824, "id": 0, )"
+            R"("phase": "holding"}], "held_bytes": 1073741824, "job_id": "mcp-job", )"
+            R"("last_error": null, "params": )"
             R"({"busy_threshold": 25, "gpu_ids": [0], "interval": 300, "vram": "1GiB"}, )"
             R"("state": "active"})");
   EXPECT_EQ(js(result["content"][0]["text"].get<std::string>()), result["structuredContent"]);

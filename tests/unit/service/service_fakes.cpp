@@ -68,7 +68,11 @@ FakeSession::FakeSession(FakeBackend& backend, int ordinal) : backend_(backend),
 }
 
 FakeSession::~FakeSession() {
-  free_buffer();
+  try {
+    free_buffer();
+  } catch (const gpu::GpuError&) {
+    // A refused release keeps its bytes counted, as a driver would.
+  }
   backend_.counters(ordinal_).sessions_live--;
 }
 
@@ -77,7 +81,11 @@ void FakeSession::allocate(std::uint64_t elements) {
   backend_.counters(ordinal_).allocated_bytes += elements * 4;
 }
 
-void FakeSession::free_buffer() noexcept {
+void FakeSession::free_buffer() {
+  if (elements_ == 0) return;
+  if (const int error = backend_.script(ordinal_).free_error; error != 0) {
+    throw gpu::GpuError("free refused", error, false);
+  }
   backend_.counters(ordinal_).allocated_bytes -= elements_ * 4;
   elements_ = 0;
 }

@@ -32,6 +32,8 @@ struct FakeDeviceScript {
   std::chrono::milliseconds open_delay{0};  // a slow start
   int launch_error = 0;  // a runtime failure: launches fail with this code after N launches
   int launch_error_after = 0;
+  std::atomic<int> free_error{
+      0};  // a failing release: free_buffer() fails with this code while set
   std::uint64_t total_memory = 16ULL << 30;
 };
 
@@ -50,7 +52,8 @@ class FakeSession final : public gpu::DeviceSession {
   FakeSession(FakeBackend& backend, int ordinal);
   ~FakeSession() override;
   void allocate(std::uint64_t elements) override;
-  void free_buffer() noexcept override;
+  void free_buffer() override;
+  void close() override { free_buffer(); }
   std::uint64_t allocated_elements() const noexcept override { return elements_; }
   void launch_relu() override;
   void synchronize() override;

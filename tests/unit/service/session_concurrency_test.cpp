@@ -58,7 +58,7 @@ TEST(SessionConcurrency, StatusShowsStartingWithoutWaitingForTheStart) {
   EXPECT_LT(ms, 200.0) << "status must never wait for a start";
   EXPECT_EQ(one, js(R"({"active": true, "job_id": "slowstart-j", "params": {"gpu_ids": [0],
       "vram": "1GiB", "interval": 300, "busy_threshold": 25}, "state": "starting",
-      "last_error": null})"));
+      "last_error": null, "held_bytes": 0, "gpus": []})"));
   ASSERT_EQ(all["active_jobs"].size(), 2u);
   EXPECT_EQ(all["active_jobs"][0]["job_id"], "slowstart-j") << "reservations come first";
   EXPECT_EQ(all["active_jobs"][0]["state"], "starting");

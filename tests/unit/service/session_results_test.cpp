@@ -88,7 +88,8 @@ TEST(SessionResults, StatusOfOneAndOfAll) {
   h.api.start_keep(js(R"({"job_id": "b", "gpu_ids": [0]})"));
   EXPECT_EQ(status_of(h, "a"), js(R"({"active": true, "job_id": "a", "params": {"gpu_ids": null,
             "vram": "1GiB", "interval": 300, "busy_threshold": 25}, "state": "active",
-            "last_error": null})"));
+            "last_error": null, "held_bytes": 1073741824, "gpus": [{"id": 0, "phase": "holding",
+            "held_bytes": 1073741824, "detail": null}]})"));
   EXPECT_EQ(status_of(h, "nope"), js(R"({"active": false, "job_id": "nope"})"));
   const auto all = h.api.status(js("{}"));
   ASSERT_EQ(all.size(), 1u);
@@ -100,7 +101,8 @@ TEST(SessionResults, StatusOfOneAndOfAll) {
     std::set<std::string> keys;
     for (const auto& item : job.items())
       keys.insert(item.key());
-    EXPECT_EQ(keys, (std::set<std::string>{"job_id", "params", "state", "last_error"}));
+    EXPECT_EQ(keys, (std::set<std::string>{"job_id", "params", "state", "last_error", "held_bytes",
+                                           "gpus"}));
   }
 }
 

@@ -1,0 +1,105 @@
+// Status says what the driver holds: each session carries held_bytes and one entry per GPU with its
+// phase; a release the driver refuses is a failed stop whose session stays stop_failed with the
+// bytes still counted until a later stop succeeds; a VRAM request larger than the GPU is invalid
+// params.
+#include <gtest/gtest.h>
+
+#include "core/errors.hpp"
+#include "service_fakes.hpp"
+
+namespace keepgpu::service_testing {
+namespace {
+
+constexpr std::uint64_t kGiB = 1ULL << 30;
+
+nlohmann::json by_id(const std::string& id) {
+  nlohmann::json params = nlohmann::json::object();
+  params["job_id"] = id;
+  return params;
+}
+
+nlohmann::json start_params(const std::string& id) {
+  nlohmann::json params = by_id(id);
+  params["busy_threshold"] = -1;
+  return params;
+}
+
+TEST(SessionTruth, StatusCarriesHeldBytesAndAPhasePerGpu) {
+  Harness h;
+  h.fleet.plan(plan_devices(2));
+  nlohmann::json params = start_params("pair");
+  params["gpu_ids"] = nlohmann::json::array({0, 1});
+  h.api.start_keep(params);
+
+  const nlohmann::json one = h.api.status(by_id("pair"));
+  EXPECT_EQ(one["held_bytes"], 2 * kGiB);
+  ASSERT_EQ(one["gpus"].size(), 2u);
+  for (int i = 0; i < 2; ++i) {
+    EXPECT_EQ(one["gpus"][i]["id"], i);
+    EXPECT_EQ(one["gpus"][i]["phase"], "holding");
+    EXPECT_EQ(one["gpus"][i]["held_bytes"], kGiB);
+    EXPECT_TRUE(one["gpus"][i]["detail"].is_null());
+  }
+  const nlohmann::json all = h.api.status(nlohmann::json::object());
+  ASSERT_EQ(all["active_jobs"].size(), 1u);
+  EXPECT_EQ(all["active_jobs"][0]["gpus"], one["gpus"]);
+  EXPECT_EQ(all["active_jobs"][0]["held_bytes"], 2 * kGiB);
+}
+
+TEST(SessionTruth, RefusedReleaseIsAFailedStopAndALaterStopRetriesIt) {
+  Harness h;
+  h.api.start_keep(start_params("held"));
+  auto backend = h.fleet.backend(0);
+  backend->script(0).free_error = 999;
+
+  const nlohmann::json first = h.api.stop_keep(by_id("held"));
+  EXPECT_EQ(first["failed"], nlohmann::json::array({"held"}));
+  EXPECT_TRUE(first["stopped"].empty());
+  const std::string error = first["errors"]["held"].get<std::string>();
+  EXPECT_NE(error.find("rank 0: failed to release GPU 0 (1.0 GiB still held): free refused"),
+            std::string::npos)
+      << error;
+
+  const nlohmann::json status = h.api.status(by_id("held"));
+  EXPECT_EQ(status["state"], "stop_failed");
+  EXPECT_EQ(status["last_error"], error);
+  EXPECT_EQ(status["held_bytes"], kGiB);
+  EXPECT_EQ(status["gpus"][0]["phase"], "failed");
+  EXPECT_EQ(status["gpus"][0]["held_bytes"], kGiB);
+  EXPECT_EQ(backend->allocated_bytes(), kGiB);
+
+  backend->script(0).free_error = 0;
+  const nlohmann::json second = h.api.stop_keep(by_id("held"));
+  EXPECT_EQ(second["stopped"], nlohmann::json::array({"held"}));
+  EXPECT_EQ(h.api.status(by_id("held"))["active"], false);
+  EXPECT_EQ(backend->allocated_bytes(), 0u);
+  EXPECT_EQ(backend->live_sessions(), 0);
+}
+
+TEST(SessionTruth, VramLargerThanTheGpuIsInvalidParams) {
+  Harness h;
+  h.fleet.plan(plan_with([](FakeBackend& b) { b.script(0).total_memory = kGiB; }));
+  nlohmann::json params = start_params("big");
+  params["vram"] = "2GiB";
+  const service::ApiError error = api_error_of([&] { h.api.start_keep(params); });
+  EXPECT_EQ(error.code(), service::kInvalidParams);
+  EXPECT_NE(std::string(error.what()).find("exceeds the total memory of GPU 0"), std::string::npos)
+      << error.what();
+  EXPECT_EQ(error.type(), "ValueError");
+  EXPECT_EQ(h.sessions.size(), 0u);
+}
+
+TEST(SessionTruth, RestCreateAnswers400ForVramLargerThanTheGpu) {
+  Harness h;
+  h.fleet.plan(plan_with([](FakeBackend& b) { b.script(0).total_memory = kGiB; }));
+  nlohmann::json body = start_params("big");
+  body["vram"] = "2GiB";
+  const service::RestReply reply = h.api.rest_create_session(body);
+  EXPECT_EQ(reply.status, 400);
+  EXPECT_NE(
+      reply.body["error"]["message"].get<std::string>().find("exceeds the total memory of GPU 0"),
+      std::string::npos);
+}
+
+}  // namespace
+}  // namespace keepgpu::service_testing
