@@ -257,6 +257,9 @@ int run_serve(const RootArgs&, const ParsedOptions& options) {
   }
   KG_INFO(logger(), "Received {}; releasing every session and stopping the service",
           signal_number == SIGTERM ? "SIGTERM" : "SIGINT");
+  // A graceful end was asked for: nothing is to be restored, even if this process is killed
+  // while its releases run (service-stop sends SIGKILL after a while) or exits at a second signal.
+  sessions.close_journal();
   server->stop();
   // SessionManager bounds its own waits; the cap here only guards against a bug there, so the
   // process always ends.
@@ -265,8 +268,6 @@ int run_serve(const RootArgs&, const ParsedOptions& options) {
   if (done.wait_for(cap) != std::future_status::ready) {
     KG_WARN(logger(), "Releasing sessions did not finish in time; exiting anyway");
   }
-  // A graceful end: whatever a release left behind goes with this process, nothing is restored.
-  sessions.close_journal();
   if (auto record = runtime::read_pid_record(paths.pid); record && record->pid == ::getpid()) {
     runtime::remove_pid_record(paths.pid);
   }
