@@ -2,7 +2,8 @@
 // Decisions 4, 11, 12). It listens on the Unix socket of the runtime directory and, unless
 // --no-tcp, on TCP with the bearer token; SIGINT or SIGTERM stops accepting, releases every
 // session within the configured bounds and exits 0; a second signal exits at once. The
-// auto-started daemon is this same command with its output sent to daemon.log.
+// auto-started daemon is this same command with its output sent to daemon.log. Its sessions are
+// journaled in the runtime directory; sessions a killed service left there are restored at start.
 #include <fmt/format.h>
 #include <unistd.h>
 
@@ -25,6 +26,7 @@
 #include "service/jsonrpc.hpp"
 #include "service/mcp/protocol.hpp"
 #include "service/runtime_dir.hpp"
+#include "service/session_journal.hpp"
 #include "service/session_manager.hpp"
 #include "service/telemetry_history.hpp"
 
@@ -60,8 +62,11 @@ const CommandSpec& serve_spec() {
     s.options = {host, port, no_tcp, tcp_optional, no_auth, release, stop_wait};
     s.epilog =
         "  Files live in $XDG_RUNTIME_DIR/keep-gpu (or ~/.keepgpu), mode 0700: keep-gpu.sock,\n"
-        "  token (send as 'Authorization: Bearer <token>' over TCP), daemon.pid, daemon.log.\n"
-        "  SIGINT or SIGTERM releases every session, then exits 0.\n";
+        "  token (send as 'Authorization: Bearer <token>' over TCP), daemon.pid, daemon.log,\n"
+        "  sessions.json (the sessions journal).\n"
+        "  SIGINT or SIGTERM releases every session, then exits 0. Sessions left by a service "
+        "that\n"
+        "  was killed (SIGKILL, out of memory) are restored at start, with the same ids.\n";
     return s;
   }();
   return spec;
@@ -164,6 +169,18 @@ int run_serve(const RootArgs&, const ParsedOptions& options) {
 
   service::SessionManager sessions(timeouts);
   service::Api api(sessions);
+  // We hold serve.lock, so no live service owns the journal: sessions in it were left by one that
+  // died without releasing them. Their ids are reserved before any request is accepted, and they
+  // start in the background, so the service answers at once even when a GPU is slow.
+  auto journal = std::make_shared<service::SessionJournal>(paths.journal);
+  if (const auto left = journal->read(); !left.sessions.empty()) {
+    KG_WARN(logger(),
+            "Found {} keep session(s) left by a KeepGPU service that did not shut down cleanly "
+            "in {}; restoring them",
+            left.sessions.size(), paths.journal.string());
+    sessions.restore(left.sessions);
+  }
+  sessions.attach_journal(journal);
   // One JSON-RPC method table for /rpc, POST / and /mcp: the direct methods plus MCP's.
   auto rpc = std::make_shared<service::jsonrpc::Dispatcher>(api);
   service::mcp::register_methods(*rpc, api, {"keepgpu", "KeepGPU", kVersion});
@@ -240,6 +257,9 @@ int run_serve(const RootArgs&, const ParsedOptions& options) {
   }
   KG_INFO(logger(), "Received {}; releasing every session and stopping the service",
           signal_number == SIGTERM ? "SIGTERM" : "SIGINT");
+  // A graceful end was asked for: nothing is to be restored, even if this process is killed
+  // while its releases run (service-stop sends SIGKILL after a while) or exits at a second signal.
+  sessions.close_journal();
   server->stop();
   // SessionManager bounds its own waits; the cap here only guards against a bug there, so the
   // process always ends.

@@ -1,8 +1,10 @@
-// `keep-gpu status`: one session or all of them, as JSON on stdout (spec/cli.md §6.2).
+// `keep-gpu status`: one session or all of them, as JSON on stdout (spec/cli.md §6.2). With no
+// service answering, the sessions a killed one left in its journal are named (exit 1).
 #include <optional>
 #include <string>
 
 #include "cli/commands.hpp"
+#include "cli/lost_sessions.hpp"
 #include "cli/result_checks.hpp"
 #include "cli/service_call.hpp"
 #include "cli/service_common.hpp"
@@ -24,11 +26,12 @@ const CommandSpec& status_spec() {
 }
 
 int run_status(const RootArgs&, const ParsedOptions& options) {
+  ServiceTarget target;
   try {
     const HostPort where = validate_host_port(options);
     const auto job_id = options.optional("job_id");
     if (job_id) core::validate_job_id(*job_id);
-    const ServiceTarget target = make_target(where);
+    target = make_target(where);
     JsonValue params = JsonValue::make_object();
     if (job_id) params.set("job_id", JsonValue::make_string(*job_id));
     const JsonValue result = call_rpc(target.endpoint, "status", params);
@@ -38,6 +41,16 @@ int run_status(const RootArgs&, const ParsedOptions& options) {
       check_status_all(result);
     }
     return print_json(result, target.endpoint.url("/rpc")) ? 0 : 1;
+  } catch (const ServiceError& e) {
+    // Status never starts a service; with none answering it says what a killed one left behind.
+    if (e.kind() == ServiceError::Kind::unreachable) {
+      if (auto report = lost_sessions_report(target.paths, e.what())) {
+        print_json(*report, target.endpoint.url("/rpc"));
+        return 1;
+      }
+    }
+    print_json_error(e.what());
+    return 1;
   } catch (const std::exception& e) {
     print_json_error(e.what());
     return 1;

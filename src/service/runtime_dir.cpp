@@ -81,39 +81,6 @@ std::string random_token() {
   return hex;
 }
 
-// Writes `content` to a fresh temporary file beside `path` with `mode`, then renames it over
-// `path`, so readers never see half a file.
-void write_atomically(const fs::path& path, const std::string& content, mode_t mode) {
-  std::string temp = (path.parent_path() / ("." + path.filename().string() + ".XXXXXX")).string();
-  const int fd = ::mkostemp(temp.data(), O_CLOEXEC);
-  if (fd < 0) throw_errno("cannot create a file in " + path.parent_path().string());
-  auto fail = [&](const char* what) {
-    const int saved = errno;
-    ::close(fd);
-    ::unlink(temp.c_str());
-    errno = saved;
-    throw_errno(std::string(what) + " " + path.string());
-  };
-  if (::fchmod(fd, mode) != 0) fail("cannot set the mode of");
-  std::size_t written = 0;
-  while (written < content.size()) {
-    const ssize_t n = ::write(fd, content.data() + written, content.size() - written);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) fail("cannot write");
-    written += static_cast<std::size_t>(n);
-  }
-  if (::close(fd) != 0) {
-    ::unlink(temp.c_str());
-    throw_errno("cannot write " + path.string());
-  }
-  if (::rename(temp.c_str(), path.c_str()) != 0) {
-    const int saved = errno;
-    ::unlink(temp.c_str());
-    errno = saved;
-    throw_errno("cannot replace " + path.string());
-  }
-}
-
 // The fields after the command name in /proc/<pid>/stat; the name may hold spaces and ')'.
 std::optional<std::vector<std::string>> stat_fields(pid_t pid) {
   const auto text = read_file(fmt::format("/proc/{}/stat", pid));
@@ -146,7 +113,8 @@ Paths paths_in(const fs::path& dir) {
                dir / "daemon.log",
                dir / "daemon.lock",
                dir / "serve.lock",
-               dir / "endpoint.json"};
+               dir / "endpoint.json",
+               dir / "sessions.json"};
 }
 
 std::optional<std::string> unsafe_reason(const fs::path& dir) {
@@ -194,6 +162,40 @@ Paths ensure() {
   struct stat st {};
   if (::stat(dir.c_str(), &st) == 0 && (st.st_mode & 0077) != 0) ::chmod(dir.c_str(), 0700);
   return paths_in(dir);
+}
+
+// --- files --------------------------------------------------------------------------------------
+
+void write_file_atomically(const fs::path& path, const std::string& content, mode_t mode) {
+  std::string temp = (path.parent_path() / ("." + path.filename().string() + ".XXXXXX")).string();
+  const int fd = ::mkostemp(temp.data(), O_CLOEXEC);
+  if (fd < 0) throw_errno("cannot create a file in " + path.parent_path().string());
+  auto fail = [&](const char* what) {
+    const int saved = errno;
+    ::close(fd);
+    ::unlink(temp.c_str());
+    errno = saved;
+    throw_errno(std::string(what) + " " + path.string());
+  };
+  if (::fchmod(fd, mode) != 0) fail("cannot set the mode of");
+  std::size_t written = 0;
+  while (written < content.size()) {
+    const ssize_t n = ::write(fd, content.data() + written, content.size() - written);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) fail("cannot write");
+    written += static_cast<std::size_t>(n);
+  }
+  if (::fsync(fd) != 0) fail("cannot flush");
+  if (::close(fd) != 0) {
+    ::unlink(temp.c_str());
+    throw_errno("cannot write " + path.string());
+  }
+  if (::rename(temp.c_str(), path.c_str()) != 0) {
+    const int saved = errno;
+    ::unlink(temp.c_str());
+    errno = saved;
+    throw_errno("cannot replace " + path.string());
+  }
 }
 
 // --- token --------------------------------------------------------------------------------------
@@ -404,13 +406,13 @@ std::optional<PidRecord> read_pid_record(const fs::path& path) {
 }
 
 void write_pid_record(const fs::path& path, const PidRecord& record) {
-  write_atomically(path, to_json(record), 0600);
+  write_file_atomically(path, to_json(record), 0600);
 }
 
 void write_endpoint_record(const fs::path& path, const EndpointRecord& record) {
   const nlohmann::json doc = {
       {"pid", record.pid}, {"host", record.host}, {"port", record.port}, {"token", record.token}};
-  write_atomically(path, doc.dump() + "\n", 0600);
+  write_file_atomically(path, doc.dump() + "\n", 0600);
 }
 
 void remove_endpoint_record(const fs::path& path) {

@@ -31,6 +31,7 @@ struct Paths {
   std::filesystem::path lock;        // daemon.lock: serialises auto-start
   std::filesystem::path serve_lock;  // serve.lock: held by the running service, one per user
   std::filesystem::path endpoint;    // endpoint.json: the running service's TCP listener
+  std::filesystem::path journal;     // sessions.json: the running service's keep sessions
 };
 
 // $XDG_RUNTIME_DIR/keep-gpu when XDG_RUNTIME_DIR is an absolute path, else ~/.keepgpu ($HOME,
@@ -49,6 +50,12 @@ std::optional<Paths> existing();
 // Creates the directory with mode 0700 when missing, checks it, and narrows a readable one to
 // 0700. Throws RuntimeDirError.
 Paths ensure();
+
+// Writes `content` to a fresh temporary file beside `path` with `mode`, flushes it to the disk,
+// then renames it over `path`, so a reader (or a process that starts after a crash) sees the old
+// file or the new one, never half of one. Throws std::system_error.
+void write_file_atomically(const std::filesystem::path& path, const std::string& content,
+                           mode_t mode);
 
 // --- token ---------------------------------------------------------------------------------
 

@@ -65,6 +65,7 @@ struct Session {
   std::shared_ptr<keeper::KeeperGroup> group;
   State state = State::active;
   std::optional<std::string> last_error;
+  bool restored = false;  // brought back from the journal of a daemon that died
 };
 
 struct Reservation {
@@ -76,6 +77,7 @@ struct Reservation {
   bool abandoned = false;     // the caller gave up (start timeout): never register the session
   std::exception_ptr error;   // why the start failed
   std::shared_ptr<Session> produced;  // the session registered from this reservation
+  bool restored = false;              // a restore from the journal
 };
 
 // One release of one session. The release thread applies its own result to the registry, so a
@@ -115,15 +117,25 @@ nlohmann::json record(const std::string& job_id, const nlohmann::json& params, c
   return out;
 }
 
+// The key is present only on restored sessions, so other records keep their upstream shape.
+nlohmann::json mark_restored(nlohmann::json out, bool restored) {
+  if (restored) out["restored"] = true;
+  return out;
+}
+
 nlohmann::json reservation_record(const Reservation& reservation) {
-  return record(reservation.job_id, reservation.params,
-                reservation.pending_stop ? "stopping" : "starting",
-                reservation.pending_stop ? std::optional<std::string>(kReleaseTimedOutMessage)
-                                         : std::nullopt);
+  return mark_restored(
+      record(reservation.job_id, reservation.params,
+             reservation.pending_stop ? "stopping" : "starting",
+             reservation.pending_stop ? std::optional<std::string>(kReleaseTimedOutMessage)
+                                      : std::nullopt),
+      reservation.restored);
 }
 
 nlohmann::json session_record(const Session& session) {
-  return record(session.job_id, session.params, to_text(session.state), session.last_error);
+  return mark_restored(
+      record(session.job_id, session.params, to_text(session.state), session.last_error),
+      session.restored);
 }
 
 // A record and the group whose keepers complete it; taken under the registry lock, completed
@@ -173,6 +185,11 @@ struct SessionManager::Core : std::enable_shared_from_this<Core> {
   std::vector<std::shared_ptr<Session>> sessions;          // registration order
   std::uint64_t next_generation = 1;
   std::size_t workers = 0;  // background threads still running
+
+  // Serialises journal writes so that the last write always shows the newest set. Taken before
+  // `mutex` (to snapshot the set), never while holding it.
+  std::mutex journal_mutex;
+  std::shared_ptr<SessionJournal> journal;  // guarded by journal_mutex; null: no journal
 
   // --- helpers; the caller holds `mutex` ---
   std::shared_ptr<Reservation> reservation_for(const std::string& job_id) const {
@@ -228,7 +245,15 @@ struct SessionManager::Core : std::enable_shared_from_this<Core> {
     }
   }
 
+  std::shared_ptr<Reservation> reserve(const std::string& job_id, nlohmann::json params,
+                                       bool restored);
+  std::string launch(const std::shared_ptr<Reservation>& reservation, keeper::GroupOptions options);
   std::string start(StartRequest request);
+  void restore_one(const std::shared_ptr<Reservation>& reservation,
+                   const keeper::GroupOptions& options);
+  // Rewrites the journal (when there is one) from the current set. Call without `mutex` held,
+  // after every change of the set.
+  void sync_journal();
   void run_start(const std::shared_ptr<Reservation>& reservation,
                  const keeper::GroupOptions& options);
   StopResult stop_one(const std::string& job_id, bool quiet);
@@ -246,29 +271,40 @@ struct SessionManager::Core : std::enable_shared_from_this<Core> {
 
 std::string SessionManager::Core::start(StartRequest request) {
   const std::string job_id = request.job_id ? *request.job_id : core::generate_job_id();
-  auto reservation = std::make_shared<Reservation>();
-  {
-    // Check and reservation are one step, so a duplicate arriving during a slow start is
-    // rejected before a second controller is ever built.
-    std::lock_guard lock(mutex);
-    if (reservation_for(job_id) || session_for(job_id)) {
-      throw ApiError(kInvalidParams, fmt::format("job_id {} already exists", job_id), "ValueError");
-    }
-    reservation->generation = next_generation++;
-    reservation->job_id = job_id;
-    reservation->params = std::move(request.params);
-    reservations.push_back(reservation);
-  }
+  const auto reservation = reserve(job_id, std::move(request.params), false);
+  return launch(reservation, std::move(request.options));
+}
 
+std::shared_ptr<Reservation> SessionManager::Core::reserve(const std::string& job_id,
+                                                           nlohmann::json params, bool restored) {
+  auto reservation = std::make_shared<Reservation>();
+  // Check and reservation are one step, so a duplicate arriving during a slow start is
+  // rejected before a second controller is ever built.
+  std::lock_guard lock(mutex);
+  if (reservation_for(job_id) || session_for(job_id)) {
+    throw ApiError(kInvalidParams, fmt::format("job_id {} already exists", job_id), "ValueError");
+  }
+  reservation->generation = next_generation++;
+  reservation->job_id = job_id;
+  reservation->params = std::move(params);
+  reservation->restored = restored;
+  reservations.push_back(reservation);
+  return reservation;
+}
+
+std::string SessionManager::Core::launch(const std::shared_ptr<Reservation>& reservation,
+                                         keeper::GroupOptions options) {
+  const std::string& job_id = reservation->job_id;
   try {
-    spawn([this, reservation, options = std::move(request.options)] {
-      run_start(reservation, options);
-    });
+    spawn([this, reservation, options = std::move(options)] { run_start(reservation, options); });
   } catch (const std::exception& e) {
-    std::lock_guard lock(mutex);
-    remove_reservation(*reservation);
-    reservation->settled = true;
-    changed.notify_all();
+    {
+      std::lock_guard lock(mutex);
+      remove_reservation(*reservation);
+      reservation->settled = true;
+      changed.notify_all();
+    }
+    if (reservation->restored) sync_journal();
     throw ApiError(kInternalError, fmt::format("Unable to start session worker: {}", e.what()));
   }
 
@@ -287,6 +323,7 @@ std::string SessionManager::Core::start(StartRequest request) {
     remove_reservation(*reservation);
     changed.notify_all();
     lock.unlock();
+    if (reservation->restored) sync_journal();
     KG_ERROR(logger(), "Failed to start keep session {}: {}", job_id, text);
     throw ApiError(kInternalError, text);
   }
@@ -295,6 +332,10 @@ std::string SessionManager::Core::start(StartRequest request) {
     lock.unlock();
     throw to_api_error(error);
   }
+  lock.unlock();
+  // The start thread journals the session too, but maybe after this caller was woken: a start
+  // that has returned is always in the journal.
+  sync_journal();
   return job_id;
 }
 
@@ -326,6 +367,7 @@ void SessionManager::Core::run_start(const std::shared_ptr<Reservation>& reserva
         session->job_id = reservation->job_id;
         session->params = reservation->params;
         session->group = group;
+        session->restored = reservation->restored;
         if (reservation->pending_stop) {
           session->state = State::stopping;
           session->last_error = kReleaseTimedOutMessage;
@@ -337,6 +379,7 @@ void SessionManager::Core::run_start(const std::shared_ptr<Reservation>& reserva
       changed.notify_all();
     }
   }
+  sync_journal();
 
   const std::string& job_id = reservation->job_id;
   if (error) {
@@ -360,6 +403,39 @@ void SessionManager::Core::run_start(const std::shared_ptr<Reservation>& reserva
     task->waiter_gave_up = true;
     task->pending_stop = true;
     run_release(release_now, task);
+  }
+}
+
+// ---- the journal ----
+
+void SessionManager::Core::sync_journal() {
+  std::lock_guard journal_lock(journal_mutex);
+  if (!journal) return;
+  std::vector<JournalEntry> entries;
+  {
+    std::lock_guard lock(mutex);
+    // Restores in progress first: they were in the journal before anything started here.
+    for (const auto& reservation : reservations) {
+      if (reservation->restored) entries.push_back({reservation->job_id, reservation->params});
+    }
+    for (const auto& session : sessions)
+      entries.push_back({session->job_id, session->params});
+  }
+  journal->write(entries);
+}
+
+void SessionManager::Core::restore_one(const std::shared_ptr<Reservation>& reservation,
+                                       const keeper::GroupOptions& options) {
+  try {
+    launch(reservation, options);
+    KG_WARN(logger(),
+            "Restored keep session {} left by a KeepGPU service that did not shut down cleanly",
+            reservation->job_id);
+  } catch (const std::exception& e) {
+    KG_ERROR(logger(),
+             "Cannot restore keep session {} left by a KeepGPU service that did not shut down "
+             "cleanly: {}; the session is dropped",
+             reservation->job_id, e.what());
   }
 }
 
@@ -393,6 +469,7 @@ void SessionManager::Core::run_release(const std::shared_ptr<Session>& session,
     }
     changed.notify_all();
   }
+  sync_journal();
   if (task->pending_stop) {
     if (!error) {
       KG_INFO(logger(), "Stopped keep session {}", session->job_id);
@@ -453,6 +530,10 @@ std::vector<TargetOutcome> SessionManager::Core::release_all(
     }
     outcomes[i] = TargetOutcome{Outcome::timed_out, {}};
   }
+  lock.unlock();
+  // Each release thread journals its own result, maybe after this waiter woke: a stop that has
+  // returned is always reflected in the journal.
+  sync_journal();
   return outcomes;
 }
 
@@ -746,6 +827,61 @@ std::map<std::int64_t, std::uint64_t> SessionManager::held_bytes_by_gpu() const 
     }
   }
   return held;
+}
+
+std::vector<std::string> SessionManager::restore(const std::vector<JournalEntry>& entries) {
+  std::vector<std::string> reserved;
+  for (const auto& entry : entries) {
+    std::shared_ptr<Reservation> reservation;
+    keeper::GroupOptions options;
+    try {
+      // The same rules as any start: params a daemon once accepted are checked again here.
+      nlohmann::json params = entry.params;
+      params["job_id"] = entry.job_id;
+      StartRequest request = validate_start_params(params);
+      options = std::move(request.options);
+      reservation = core_->reserve(entry.job_id, std::move(request.params), true);
+    } catch (const std::exception& e) {
+      KG_ERROR(logger(),
+               "Cannot restore keep session {} left by a KeepGPU service that did not shut down "
+               "cleanly: {}; the session is dropped",
+               entry.job_id, e.what());
+      continue;
+    }
+    reserved.push_back(entry.job_id);
+    try {
+      core_->spawn([core = core_.get(), reservation, options = std::move(options)] {
+        core->restore_one(reservation, options);
+      });
+    } catch (const std::exception& e) {
+      {
+        std::lock_guard lock(core_->mutex);
+        core_->remove_reservation(*reservation);
+        reservation->settled = true;
+        core_->changed.notify_all();
+      }
+      reserved.pop_back();
+      KG_ERROR(logger(), "Cannot restore keep session {}: {}; the session is dropped", entry.job_id,
+               e.what());
+    }
+  }
+  core_->sync_journal();
+  return reserved;
+}
+
+void SessionManager::attach_journal(std::shared_ptr<SessionJournal> journal) {
+  {
+    std::lock_guard journal_lock(core_->journal_mutex);
+    core_->journal = std::move(journal);
+  }
+  core_->sync_journal();
+}
+
+void SessionManager::close_journal() {
+  std::lock_guard journal_lock(core_->journal_mutex);
+  if (!core_->journal) return;
+  core_->journal->remove();
+  core_->journal.reset();
 }
 
 std::size_t SessionManager::size() const {

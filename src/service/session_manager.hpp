@@ -23,6 +23,7 @@
 #include <nlohmann/json.hpp>
 
 #include "keeper/keeper_group.hpp"
+#include "service/session_journal.hpp"
 
 namespace keepgpu::service {
 
@@ -100,6 +101,21 @@ class SessionManager {
   // True when the id is reserved by a start in progress or registered in any state (REST create
   // checks this before it lists GPUs; start() checks again atomically).
   bool contains(const std::string& job_id) const;
+
+  // --- crash safety: the session journal ---
+  // Brings back the sessions a daemon that died left in its journal. Each entry's id is reserved
+  // at once (status shows it "starting", with "restored": true, and a start of the same id is
+  // rejected), then started in the background through the normal start path with the same
+  // params; a restored session keeps "restored": true in status. An entry that cannot be started
+  // again (bad params, GPU gone, start timeout) is logged at ERROR and dropped. Returns the ids
+  // reserved.
+  std::vector<std::string> restore(const std::vector<JournalEntry>& entries);
+  // From now on `journal` lists the registered sessions (whatever their state, stop_failed
+  // included) and the restores in progress: written now and rewritten on every change of that
+  // set.
+  void attach_journal(std::shared_ptr<SessionJournal> journal);
+  // A graceful end: removes the journal and stops writing it, so nothing is restored later.
+  void close_journal();
 
   const SessionTimeouts& timeouts() const noexcept { return timeouts_; }
 

@@ -96,6 +96,7 @@ TEST_F(RuntimeDirTest, EnsureCreatesMode0700AndNamesTheFiles) {
   EXPECT_EQ(paths.pid.filename(), "daemon.pid");
   EXPECT_EQ(paths.log.filename(), "daemon.log");
   EXPECT_EQ(paths.lock.filename(), "daemon.lock");
+  EXPECT_EQ(paths.journal.filename(), "sessions.json");
   EXPECT_TRUE(existing().has_value());
 }
 
