@@ -18,6 +18,7 @@
 
 #include "cli/commands.hpp"
 #include "cli/service_common.hpp"
+#include "cli/service_origin.hpp"
 #include "service/runtime_dir.hpp"
 
 extern char** environ;
@@ -41,14 +42,6 @@ const CommandSpec& dashboard_spec() {
 }
 
 namespace {
-
-// The host a browser should use: a wildcard bind is reached through loopback.
-std::string browser_host(const std::string& bound) {
-  if (bound == "0.0.0.0" || bound.empty()) return "127.0.0.1";
-  if (bound == "::" || bound == "[::]") return "[::1]";
-  if (bound.find(':') != std::string::npos && !bound.starts_with('[')) return "[" + bound + "]";
-  return bound;
-}
 
 std::string html_escape(const std::string& text) {
   std::string out;
