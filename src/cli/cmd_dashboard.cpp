@@ -168,6 +168,15 @@ int run_dashboard(const RootArgs& root, const ParsedOptions& options) {
 
   std::string url = fmt::format("http://{}:{}/", browser_host(host), port);
   if (token_required) {
+    // A login URL hands the token to whoever listens there, as a request would.
+    try {
+      service::client::Endpoint listener;
+      listener.host = host;  // a wildcard counts as the loopback it connects to
+      listener.port = port;
+      service::client::require_own_listener(listener);
+    } catch (const std::exception& e) {
+      return fail(e.what());
+    }
     const auto token = where.explicit_tcp ? target.endpoint.token : runtime::client_token();
     if (!token) {
       return fail("cannot read the service's token file " + target.paths.token.string());

@@ -163,9 +163,7 @@ void check_owner(const Endpoint& endpoint, const asio::ip::address& address) {
   }
 }
 
-Response over_tcp(const Endpoint& endpoint, http::request<http::string_body>& req,
-                  std::chrono::milliseconds timeout) {
-  asio::io_context io;
+asio::ip::tcp::resolver::results_type resolve(asio::io_context& io, const Endpoint& endpoint) {
   asio::ip::tcp::resolver resolver(io);
   error_code ec;
   asio::ip::tcp::resolver::results_type results;
@@ -177,6 +175,14 @@ Response over_tcp(const Endpoint& endpoint, http::request<http::string_body>& re
                          });
   run(io);
   if (ec) connect_failed(ec);
+  return results;
+}
+
+Response over_tcp(const Endpoint& endpoint, http::request<http::string_body>& req,
+                  std::chrono::milliseconds timeout) {
+  asio::io_context io;
+  const auto results = resolve(io, endpoint);
+  error_code ec;
   const bool carries_token = req.find(http::field::authorization) != req.end();
   // Checked before connecting, so a foreign listener does not even see a connection, and again
   // on the address actually reached, in case a port that was free got taken in between.
@@ -202,6 +208,12 @@ Response over_tcp(const Endpoint& endpoint, http::request<http::string_body>& re
 std::string Endpoint::url(std::string_view path) const {
   if (unix_socket) return fmt::format("unix://{}{}", *unix_socket, path);
   return fmt::format("http://{}:{}{}", host, port, path);
+}
+
+void require_own_listener(const Endpoint& endpoint) {
+  asio::io_context io;
+  for (const auto& candidate : resolve(io, endpoint))
+    check_owner(endpoint, candidate.endpoint().address());
 }
 
 bool needs_token(std::string_view target) {

@@ -49,6 +49,11 @@ class UntrustedListener : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// Throws UntrustedListener when a socket of another user listens where endpoint.host:port
+// (loopback only) would connect, as a request carrying the token checks; Unreachable when the
+// host does not resolve. For callers that hand the token on some other way (a login URL).
+void require_own_listener(const Endpoint& endpoint);
+
 // Whether a request for `target` carries the token: every route but /health needs it.
 bool needs_token(std::string_view target);
 

@@ -120,6 +120,16 @@ def test_start_probes_health_without_the_token_then_refuses(svc, listener):
     assert all(TOKEN not in req and "Authorization" not in req for req in seen), seen
 
 
+def test_dashboard_prints_no_login_link_for_another_users_port(svc, listener):
+    w = svc()
+    impostor = listener(nobody(), w.port)
+    r = w.run("dashboard", *w.tcp(), env=dict(w.env, KEEP_GPU_TOKEN=TOKEN))
+    assert r.returncode == 1
+    assert TOKEN not in r.stdout + r.stderr
+    assert "Refusing to send the service token to 127.0.0.1:" in r.stderr, r.stderr
+    assert all(TOKEN not in req for req in impostor.received())
+
+
 def test_own_listener_gets_the_token_and_own_daemon_works(svc, listener):
     w = svc()
     port = free_port()  # not the daemon's: a closed listener's port stays busy for a while
