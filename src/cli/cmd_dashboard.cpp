@@ -18,6 +18,7 @@
 
 #include "cli/commands.hpp"
 #include "cli/service_common.hpp"
+#include "cli/service_origin.hpp"
 #include "service/runtime_dir.hpp"
 
 extern char** environ;
@@ -41,14 +42,6 @@ const CommandSpec& dashboard_spec() {
 }
 
 namespace {
-
-// The host a browser should use: a wildcard bind is reached through loopback.
-std::string browser_host(const std::string& bound) {
-  if (bound == "0.0.0.0" || bound.empty()) return "127.0.0.1";
-  if (bound == "::" || bound == "[::]") return "[::1]";
-  if (bound.find(':') != std::string::npos && !bound.starts_with('[')) return "[" + bound + "]";
-  return bound;
-}
 
 std::string html_escape(const std::string& text) {
   std::string out;
@@ -175,6 +168,15 @@ int run_dashboard(const RootArgs& root, const ParsedOptions& options) {
 
   std::string url = fmt::format("http://{}:{}/", browser_host(host), port);
   if (token_required) {
+    // A login URL hands the token to whoever listens there, as a request would.
+    try {
+      service::client::Endpoint listener;
+      listener.host = host;  // a wildcard counts as the loopback it connects to
+      listener.port = port;
+      service::client::require_own_listener(listener);
+    } catch (const std::exception& e) {
+      return fail(e.what());
+    }
     const auto token = where.explicit_tcp ? target.endpoint.token : runtime::client_token();
     if (!token) {
       return fail("cannot read the service's token file " + target.paths.token.string());

@@ -9,6 +9,7 @@
 #include "cli/result_checks.hpp"
 #include "cli/service_call.hpp"
 #include "cli/service_common.hpp"
+#include "cli/service_origin.hpp"
 #include "core/text.hpp"
 
 namespace keepgpu::cli {
@@ -96,7 +97,8 @@ int run_service_stop(const RootArgs&, const ParsedOptions& options) {
   }
   try {
     const ServiceTarget target = make_target(where);
-    const std::string url = fmt::format("http://{}:{}/", target.host, target.port);
+    // Read before the daemon stops: it removes its endpoint record on the way out.
+    const std::string url = service_location(target, service_origin(target));
     StopDaemonOptions stop;
     stop.term_timeout = kTermTimeout;
     if (target.tcp) stop.expected_endpoint = std::make_pair(target.host, target.port);

@@ -7,6 +7,7 @@
 #include "cli/result_checks.hpp"
 #include "cli/service_call.hpp"
 #include "cli/service_common.hpp"
+#include "cli/service_origin.hpp"
 #include "core/gpu_ids.hpp"
 #include "core/identifiers.hpp"
 #include "core/interval.hpp"
@@ -159,11 +160,13 @@ int run_start(const RootArgs& root, const ParsedOptions& options) {
     print_error_line(e.what());
     return 1;
   }
-  const std::string dashboard = fmt::format("http://{}:{}/", target.host, target.port);
-  if (auto_started) print_line("Auto-started KeepGPU service at " + dashboard);
+  // The service's real listener, not the defaults: it may serve another port, or no TCP at all.
+  const auto origin = service_origin(target);
+  if (auto_started)
+    print_line("Auto-started KeepGPU service at " + service_location(target, origin));
   print_line("Started keep session job_id=" + job_id);
   print_waiting_gpus(target, job_id);
-  print_line("Dashboard: " + dashboard);
+  print_line("Dashboard: " + dashboard_text(origin));
   print_line(
       fmt::format("Next: keep-gpu status --job-id {0} | keep-gpu stop --job-id {0}", job_id));
   print_line("When all sessions are done, stop daemon with: keep-gpu service-stop");

@@ -98,6 +98,8 @@ JsonValue call_rpc(const client::Endpoint& endpoint, std::string_view method,
                        fmt::format("Cannot reach KeepGPU service at {}: {}", url, e.what()));
   } catch (const client::ProtocolError& e) {
     throw_response_error(fmt::format("Service HTTP error: {}", e.what()));
+  } catch (const client::UntrustedListener& e) {
+    throw_response_error(e.what());
   }
   if (response.status < 200 || response.status > 299) {
     if (response.body.empty()) {

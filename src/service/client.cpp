@@ -12,8 +12,12 @@
 
 #include <fmt/format.h>
 
+#include <unistd.h>
+
 #include <cerrno>
 #include <cstring>
+
+#include "service/listener_owner.hpp"
 
 namespace keepgpu::service::client {
 namespace {
@@ -72,7 +76,7 @@ http::request<http::string_body> make_request(const Endpoint& endpoint, std::str
   req.set(http::field::content_type, "application/json");
   req.set(http::field::accept_encoding, "identity");
   req.set(http::field::connection, "close");
-  if (!endpoint.unix_socket && endpoint.token) {
+  if (!endpoint.unix_socket && endpoint.token && needs_token(target)) {
     req.set(http::field::authorization, "Bearer " + *endpoint.token);
   }
   req.body() = std::string(body);
@@ -134,9 +138,32 @@ Response over_unix(const Endpoint& endpoint, http::request<http::string_body>& r
   return exchange(io, stream, req, timeout);
 }
 
-Response over_tcp(const Endpoint& endpoint, http::request<http::string_body>& req,
-                  std::chrono::milliseconds timeout) {
-  asio::io_context io;
+// Refuses (before a byte is sent) when a socket of another user could take the connection to
+// `address`:port. Only loopback can be checked: for any other address this machine's tables do
+// not say who listens, so the token goes there as configured.
+void check_owner(const Endpoint& endpoint, const asio::ip::address& address) {
+  if (!listeners::is_local_loopback(address)) return;
+  std::vector<listeners::ListenRow> rows;
+  try {
+    rows = listeners::read_listen_rows();
+  } catch (const std::exception& e) {
+    throw UntrustedListener(fmt::format(
+        "Refusing to send the service token to {}:{}: cannot check who listens there ({}).",
+        endpoint.host, endpoint.port, e.what()));
+  }
+  const unsigned me = ::geteuid();
+  for (const unsigned uid : listeners::owners(rows, address, endpoint.port)) {
+    if (uid != me) {
+      throw UntrustedListener(fmt::format(
+          "Refusing to send the service token to {}:{}: the socket listening there belongs to "
+          "uid {}, not to this user (uid {}). Another user may be posing as the service; use the "
+          "port your own daemon serves (`keep-gpu dashboard` prints it).",
+          endpoint.host, endpoint.port, uid, me));
+    }
+  }
+}
+
+asio::ip::tcp::resolver::results_type resolve(asio::io_context& io, const Endpoint& endpoint) {
   asio::ip::tcp::resolver resolver(io);
   error_code ec;
   asio::ip::tcp::resolver::results_type results;
@@ -148,11 +175,31 @@ Response over_tcp(const Endpoint& endpoint, http::request<http::string_body>& re
                          });
   run(io);
   if (ec) connect_failed(ec);
+  return results;
+}
+
+Response over_tcp(const Endpoint& endpoint, http::request<http::string_body>& req,
+                  std::chrono::milliseconds timeout) {
+  asio::io_context io;
+  const auto results = resolve(io, endpoint);
+  error_code ec;
+  const bool carries_token = req.find(http::field::authorization) != req.end();
+  // Checked before connecting, so a foreign listener does not even see a connection, and again
+  // on the address actually reached, in case a port that was free got taken in between.
+  if (carries_token) {
+    for (const auto& candidate : results)
+      check_owner(endpoint, candidate.endpoint().address());
+  }
   beast::tcp_stream stream(io);
   stream.expires_after(timeout);
-  stream.async_connect(results, [&](error_code e, const asio::ip::tcp::endpoint&) { ec = e; });
+  asio::ip::tcp::endpoint reached;
+  stream.async_connect(results, [&](error_code e, const asio::ip::tcp::endpoint& peer) {
+    ec = e;
+    reached = peer;
+  });
   run(io);
   if (ec) connect_failed(ec);
+  if (carries_token) check_owner(endpoint, reached.address());
   return exchange(io, stream, req, timeout);
 }
 
@@ -161,6 +208,17 @@ Response over_tcp(const Endpoint& endpoint, http::request<http::string_body>& re
 std::string Endpoint::url(std::string_view path) const {
   if (unix_socket) return fmt::format("unix://{}{}", *unix_socket, path);
   return fmt::format("http://{}:{}{}", host, port, path);
+}
+
+void require_own_listener(const Endpoint& endpoint) {
+  asio::io_context io;
+  for (const auto& candidate : resolve(io, endpoint))
+    check_owner(endpoint, candidate.endpoint().address());
+}
+
+bool needs_token(std::string_view target) {
+  const std::string_view path = target.substr(0, target.find_first_of("?#"));
+  return path != "/health";
 }
 
 Response request(const Endpoint& endpoint, std::string_view method, std::string_view target,

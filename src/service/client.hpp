@@ -18,7 +18,9 @@ struct Endpoint {
   std::optional<std::string> unix_socket;  // set: use this socket; otherwise TCP host:port
   std::string host = "127.0.0.1";
   int port = 8765;
-  std::optional<std::string> token;  // sent as a bearer token on TCP
+  // Sent as a bearer token on TCP, to routes that need it, and to a loopback address only when
+  // every socket listening there belongs to this user (other addresses cannot be checked).
+  std::optional<std::string> token;
 
   // What messages show: http://host:port{path}, or unix://<socket>{path}.
   std::string url(std::string_view path) const;
@@ -40,6 +42,21 @@ class ProtocolError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// The token would go to a loopback listener that belongs to another user (or whose owner cannot
+// be read). Nothing was sent. what() is the whole message.
+class UntrustedListener : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// Throws UntrustedListener when a socket of another user listens where endpoint.host:port
+// (loopback only) would connect, as a request carrying the token checks; Unreachable when the
+// host does not resolve. For callers that hand the token on some other way (a login URL).
+void require_own_listener(const Endpoint& endpoint);
+
+// Whether a request for `target` carries the token: every route but /health needs it.
+bool needs_token(std::string_view target);
+
 struct Response {
   int status = 0;
   std::string reason;
@@ -47,7 +64,8 @@ struct Response {
 };
 
 // One request on a fresh connection (Connection: close). Every request carries
-// Content-Type: application/json, as upstream's does. Throws Unreachable or ProtocolError.
+// Content-Type: application/json, as upstream's does. Throws Unreachable, ProtocolError or
+// UntrustedListener.
 Response request(const Endpoint& endpoint, std::string_view method, std::string_view target,
                  std::string_view body, std::chrono::milliseconds timeout = kDefaultTimeout);
 

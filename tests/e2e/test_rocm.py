@@ -271,12 +271,35 @@ def test_real_rocm_smi_library_reports_no_amd_gpu(keep_gpu_bin, tmp_path):
     assert last.startswith("UnsupportedControllerPlatformError: "), last
     assert "ROCm" in last
     assert "terminate called" not in r.stderr and r.stdout == ""
+    assert not any(noise in r.stderr for noise in ROCM_SMI_NOISE), r.stderr
     # Forcing the platform reaches the real library through the ROCm backend: no GPU, cleanly.
     env["KEEP_GPU_LIBROCM_SMI"] = str(DEBIAN_ROCM_SMI)
     env["KEEP_GPU_PLATFORM"] = "rocm"
     r = run(FAST, env=env, timeout=30)
     assert r.returncode == 1
     assert "No GPUs available for GlobalGPUController" in r.stderr.strip().splitlines()[-1]
+
+
+# What ROCm SMI's rsmi_init writes to stderr on a machine without an AMD GPU.
+ROCM_SMI_NOISE = ("Failed to open drm root directory", "Exception caught: rsmi_init")
+
+
+@pytest.mark.skipif(not DEBIAN_ROCM_SMI.exists(),
+                    reason="Debian's librocm-smi64-1 is not installed (scripts/setup installs it)")
+@pytest.mark.skipif(Path("/dev/kfd").exists() or any(
+    p.read_text().strip() == "0x1002" for p in Path("/sys/class/drm").glob("card*/device/vendor")),
+    reason="this machine has an AMD GPU")
+def test_output_without_an_amd_gpu_is_keep_gpus_own(keep_gpu_bin, tmp_path):
+    # As on an NVIDIA-less, AMD-less node: the ROCm SMI library is installed and on the default
+    # loader path, nothing else is. Only keep-gpu's own lines appear.
+    missing = tmp_path / "missing"
+    env = clean_env({"KEEP_GPU_LIBCUDA": str(missing / "libcuda.so.1"),
+                     "KEEP_GPU_LIBNVML": str(missing / "libnvidia-ml.so.1")})
+    r = run(FAST, env=env, timeout=30)
+    assert r.returncode == 1
+    assert not any(noise in r.stderr + r.stdout for noise in ROCM_SMI_NOISE), r.stderr
+    last = r.stderr.strip().splitlines()[-1]
+    assert last.startswith("UnsupportedControllerPlatformError: "), r.stderr
 
 
 # ------------------------------------------------------------------------------- the service

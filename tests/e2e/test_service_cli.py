@@ -152,7 +152,7 @@ def test_start_auto_starts_daemon_and_records_it(svc):
     assert lines == [
         f"Auto-started KeepGPU service at http://127.0.0.1:{w.port}/",
         "Started keep session job_id=custom-job",
-        f"Dashboard: http://127.0.0.1:{w.port}/",
+        f"Dashboard: http://127.0.0.1:{w.port}/ (run keep-gpu dashboard for a login link)",
         "Next: keep-gpu status --job-id custom-job | keep-gpu stop --job-id custom-job",
         "When all sessions are done, stop daemon with: keep-gpu service-stop",
     ]

@@ -2,9 +2,11 @@
 
 #include <fmt/format.h>
 
+#include <cstdlib>
 #include <variant>
 
 #include "gpu/backend.hpp"
+#include "gpu/rocm/amd_device_probe.hpp"
 #include "gpu/rocm/library_search.hpp"
 
 namespace keepgpu::gpu::rocm {
@@ -51,6 +53,14 @@ std::shared_ptr<const RsmiApi> RsmiApi::load(const std::string& name) {
 std::shared_ptr<const RsmiApi> RsmiApi::shared() {
   using Outcome = std::variant<std::shared_ptr<const RsmiApi>, std::string>;
   static const Outcome* outcome = [] {
+    // A library named explicitly is wanted whatever the probe says; a search only makes sense
+    // where an AMD GPU could answer, and elsewhere would let rsmi_init print its errors.
+    const char* named = std::getenv(kOverrideEnv);
+    if ((named == nullptr || *named == '\0') && !amd_device_present()) {
+      return new Outcome(std::string(
+          "no AMD GPU on this machine (/dev/kfd is missing and no DRM card has vendor 0x1002), "
+          "so ROCm SMI is not loaded"));
+    }
     try {
       return new Outcome(resolve(open_rocm_library(
           kOverrideEnv, {"librocm_smi64.so", "librocm_smi64.so.7", "librocm_smi64.so.6",

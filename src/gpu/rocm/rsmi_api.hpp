@@ -56,7 +56,8 @@ struct RsmiApi {
   static std::shared_ptr<const RsmiApi> load(const std::string& name);
   // KEEP_GPU_LIBROCM_SMI, else librocm_smi64.so and its versioned sonames (ROCm's .so.7/.6/.5,
   // Debian's .so.1), else /opt/rocm/lib; loaded once and never unloaded; a failed load is
-  // remembered and rethrown.
+  // remembered and rethrown. The search (not an explicit KEEP_GPU_LIBROCM_SMI) happens only when
+  // amd_device_present().
   static std::shared_ptr<const RsmiApi> shared();
 
   // rsmi_status_string's text with the code, or a generic text when the library gives none.

@@ -183,6 +183,23 @@ TEST(Client, SendsJsonRpcWithContentTypeAndBearerTokenOnTcp) {
   EXPECT_LE(std::llabs(now - seen_id.load()), 60000);
 }
 
+TEST(Client, HealthCarriesNoTokenOnTcp) {
+  OneShotServer server([](const std::string&) { return http_reply(200, "OK", R"({"ok": true})"); });
+  Endpoint e = tcp(server.port());
+  e.token = "secret";
+  EXPECT_TRUE(cli::service_healthy(e));
+  EXPECT_EQ(server.request().rfind("GET /health HTTP/1.1\r\n", 0), 0u) << server.request();
+  EXPECT_EQ(server.request().find("Authorization"), std::string::npos);
+}
+
+TEST(Client, OnlyHealthGoesWithoutTheToken) {
+  EXPECT_FALSE(needs_token("/health"));
+  EXPECT_FALSE(needs_token("/health?x=1"));
+  EXPECT_TRUE(needs_token("/rpc"));
+  EXPECT_TRUE(needs_token("/api/sessions"));
+  EXPECT_TRUE(needs_token("/healthz"));
+}
+
 TEST(Client, UnixSocketCarriesNoToken) {
   const auto dir =
       std::filesystem::temp_directory_path() / ("keepgpu-client-" + std::to_string(::getpid()));
