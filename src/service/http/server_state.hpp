@@ -14,6 +14,7 @@
 #include <memory>
 #include <mutex>
 
+#include "service/http/connection_budget.hpp"
 #include "service/http/handler.hpp"
 #include "service/http/server.hpp"
 
@@ -27,7 +28,9 @@ class ServerState : public std::enable_shared_from_this<ServerState> {
 
   const ServerOptions options;
   const RequestHandler handler;
-  std::atomic<std::size_t> connections{0};
+  ConnectionBudget tcp_budget;
+  ConnectionBudget unix_budget;
+  std::atomic<std::size_t> connections{0};  // open connections with a place, both listeners
 
   // Api calls in flight. begin_call() refuses new ones once stopping.
   bool begin_call();
