@@ -36,7 +36,7 @@ Plan RequestHandler::plan(const RequestHead& head, const ListenerPolicy& policy)
   // /health stays open so clients can probe a daemon before they have its token. A browser
   // authenticates with the login cookie instead of the header.
   if (target.path != "/health" && !token_accepted(policy, head.authorization) &&
-      !(head.authorization == std::nullopt && cookie_token_accepted(policy, head.cookie))) {
+      !(head.authorization == std::nullopt && cookie_session_accepted(policy, head.cookie))) {
     if (route.action == Action::static_file) return now(unauthorized_page());
     Reply reply = error_reply(401, "Missing or invalid token");
     reply.headers.emplace_back("WWW-Authenticate", "Bearer");
