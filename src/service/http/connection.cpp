@@ -58,6 +58,7 @@ template <typename Protocol>
 Connection<Protocol>::~Connection() {
   if (budget_ != nullptr) {
     budget_->release(ticket_);
+    state_.trimmer.note_activity();
     state_.connections.fetch_sub(1);
   }
   // Big bodies and replies leave free memory in the allocator's per-thread arenas that it keeps

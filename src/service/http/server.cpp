@@ -179,6 +179,7 @@ void Server::start() {
   impl.work.emplace(asio::make_work_guard(impl.state->io));
   if (impl.unix_listener) impl.unix_listener->start();
   if (impl.tcp_listener) impl.tcp_listener->start();
+  impl.state->trimmer.start();
   const int count = impl.options.threads > 0 ? impl.options.threads : 1;
   for (int i = 0; i < count; ++i) {
     impl.threads.emplace_back([state = impl.state.get()] {

@@ -37,6 +37,8 @@ struct ServerOptions {
   std::chrono::milliseconds header_timeout{5000};
   std::chrono::milliseconds read_timeout{10000};   // the body, and each write, must fit
   std::chrono::milliseconds shutdown_grace{2000};  // stop() waits this long for running calls
+  // While requests come in, freed heap memory is handed back this often (0: never).
+  std::chrono::milliseconds heap_trim_period{10000};
   int threads = 4;  // I/O threads; Api calls run on their own threads
   // The dashboard's files (path relative to the static root -> bytes); empty: "UI not built".
   std::map<std::string, std::string_view, std::less<>> web_assets;

@@ -16,6 +16,7 @@
 
 #include "service/http/connection_budget.hpp"
 #include "service/http/handler.hpp"
+#include "service/http/heap_trim.hpp"
 #include "service/http/server.hpp"
 
 namespace keepgpu::service::http {
@@ -45,9 +46,10 @@ class ServerState : public std::enable_shared_from_this<ServerState> {
   bool stopping_ = false;
 
  public:
-  // Declared last: destroyed first, while the members above are still there for the
-  // connections its pending handlers own.
+  // Declared last (with the trimmer that lives on it): destroyed first, while the members above
+  // are still there for the connections its pending handlers own.
   boost::asio::io_context io;
+  HeapTrimmer trimmer{io, options.heap_trim_period};
 };
 
 }  // namespace keepgpu::service::http
