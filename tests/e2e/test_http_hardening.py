@@ -111,7 +111,8 @@ def test_idle_connections_are_closed_within_seconds(svc):
         (data, closed_s) = timed(lambda: s.recv(1024))
     print(f"\nan unfinished request head was closed after {closed_s:.1f} s")
     assert data == b""
-    assert closed_s < 20  # a few seconds; generous for sanitizer builds
+    # The head must arrive within 5 s; the body timeout (10 s) must not be what closed it.
+    assert closed_s < 9
     stop(p)
 
 
