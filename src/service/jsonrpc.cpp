@@ -164,6 +164,11 @@ std::optional<std::string> Dispatcher::handle_value(const nlohmann::json& messag
   if (message.empty()) {
     return error_text(kInvalidRequest, "JSON-RPC batch must not be empty.");
   }
+  if (message.size() > kMaxBatchSize) {
+    return error_text(kInvalidRequest,
+                      "JSON-RPC batch too large: " + std::to_string(message.size()) +
+                          " messages (max " + std::to_string(kMaxBatchSize) + ").");
+  }
   std::vector<std::string_view> raw_items;
   if (!raw_text.empty()) raw_items = pyjson::raw_elements(raw_text);
   if (raw_items.size() != message.size()) raw_items.clear();

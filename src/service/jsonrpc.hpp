@@ -6,6 +6,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <cstddef>
 #include <functional>
 #include <map>
 #include <optional>
@@ -15,6 +16,11 @@
 #include "service/api.hpp"
 
 namespace keepgpu::service::jsonrpc {
+
+// The most messages one batch may hold. A bigger batch is answered with one -32600 error (id
+// null) and none of it runs: a body of a megabyte would otherwise fan out into tens of megabytes
+// of responses.
+inline constexpr std::size_t kMaxBatchSize = 1000;
 
 // A method body: gets the params object (absent params arrive as {}), returns the result.
 // Throws ApiError for the spec's error codes; any other exception becomes -32603 with its text.

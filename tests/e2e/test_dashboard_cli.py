@@ -6,6 +6,7 @@ messages, and the telemetry history that feeds the charts."""
 from __future__ import annotations
 
 import os
+import re
 import stat
 import subprocess
 import time
@@ -51,7 +52,9 @@ def test_dashboard_prints_the_running_services_url(svc):
     first = requests.get(url, allow_redirects=False, timeout=10)
     assert first.status_code == 302 and first.headers["Location"] == "/"
     cookie = first.headers["Set-Cookie"]
-    assert cookie.startswith(f"keepgpu_token_{w.port}={token(w)};")
+    # A session secret of this daemon's, never the token: loopback cookies reach every port.
+    assert re.match(rf"keepgpu_session_{w.port}=[0-9a-f]{{64}};", cookie), cookie
+    assert token(w) not in cookie
     assert "HttpOnly" in cookie and "SameSite=Strict" in cookie
     browser = requests.Session()
     page = browser.get(url, timeout=10)

@@ -1,5 +1,6 @@
 #include "service/http/connection.hpp"
 
+#include <malloc.h>
 #include <boost/asio/post.hpp>
 #include <boost/asio/read.hpp>
 #include <boost/asio/read_until.hpp>
@@ -21,6 +22,9 @@ namespace {
 // closing does not reset the connection before the client has read the reply.
 constexpr std::chrono::milliseconds kLingerTime{2000};
 constexpr std::size_t kLingerBytes = 2 * 1024 * 1024;
+
+// Requests or replies at least this big give freed memory back to the system when done.
+constexpr std::size_t kLargeRequestBytes = 64 * 1024;
 
 // Clients that ask (curl does for larger bodies) wait for this before sending the body.
 constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
@@ -44,16 +48,32 @@ Reply run_guarded(const RequestHandler& handler, const Plan& plan, std::string_v
 
 template <typename Protocol>
 Connection<Protocol>::Connection(ServerState& state, std::shared_ptr<const ListenerPolicy> policy,
-                                 Socket socket, bool counted)
+                                 Socket socket)
     : state_(state),
       policy_(std::move(policy)),
       socket_(std::move(socket)),
-      timer_(socket_.get_executor()),
-      counted_(counted) {}
+      timer_(socket_.get_executor()) {}
 
 template <typename Protocol>
 Connection<Protocol>::~Connection() {
-  if (counted_) state_.connections.fetch_sub(1);
+  if (budget_ != nullptr) {
+    budget_->release(ticket_);
+    state_.trimmer.note_activity();
+    state_.connections.fetch_sub(1);
+  }
+  // Big bodies and replies leave free memory in the allocator's per-thread arenas that it keeps
+  // for good; hand it back so bursts of big requests do not leave the daemon big.
+  if (large_) ::malloc_trim(0);
+}
+
+template <typename Protocol>
+void Connection<Protocol>::set_busy(bool busy) {
+  if (budget_ != nullptr) budget_->set_busy(ticket_, busy);
+}
+
+template <typename Protocol>
+void Connection<Protocol>::evict() {
+  asio::post(socket_.get_executor(), [self = this->shared_from_this()] { self->close(); });
 }
 
 template <typename Protocol>
@@ -81,8 +101,11 @@ void Connection<Protocol>::close() {
 }
 
 template <typename Protocol>
-void Connection<Protocol>::start() {
-  arm(state_.options.read_timeout);
+void Connection<Protocol>::start(ConnectionBudget& budget, ConnectionBudget::Ticket ticket) {
+  budget_ = &budget;
+  ticket_ = ticket;
+  state_.connections.fetch_add(1);
+  arm(std::min(state_.options.header_timeout, state_.options.read_timeout));
   asio::async_read_until(
       socket_, asio::dynamic_buffer(buffer_, kMaxHeaderBytes), "\r\n\r\n",
       [self = this->shared_from_this()](boost::system::error_code error, std::size_t bytes) {
@@ -102,9 +125,11 @@ void Connection<Protocol>::on_header(boost::system::error_code error, std::size_
     return;
   }
   if (error) {
-    close();  // timed out, reset, or closed before a full header
+    close();  // timed out, evicted, reset, or closed before a full header
     return;
   }
+  set_busy(true);
+  arm(state_.options.read_timeout);  // for the body
   header_bytes_ = header_bytes;
   const auto head = parse_request_head(buffer_.substr(0, header_bytes));
   if (!head) {
@@ -155,6 +180,8 @@ template <typename Protocol>
 void Connection<Protocol>::call_api() {
   disarm();  // an Api call may take long (a stop waits for releases); it has its own bounds
   std::string body = buffer_.substr(header_bytes_, plan_.body_bytes);
+  large_ = buffer_.size() >= kLargeRequestBytes;
+  std::string().swap(buffer_);  // the connection lingers a while; its copy is not needed
   std::shared_ptr<ServerState> state = state_.shared_from_this();
   if (!state->begin_call()) {
     send(typed_error_reply(503, "Server is shutting down", "RuntimeError"));
@@ -163,6 +190,7 @@ void Connection<Protocol>::call_api() {
   try {
     std::thread([state, self = this->shared_from_this(), body = std::move(body)]() mutable {
       Reply reply = run_guarded(state->handler, self->plan_, body);
+      std::string().swap(body);  // freed before the connection's heap trim
       asio::post(self->socket_.get_executor(),
                  [self, reply = std::move(reply)]() mutable { self->send(std::move(reply)); });
       // Connection first: its destructor needs the state, which may go with the last reference.
@@ -179,6 +207,7 @@ void Connection<Protocol>::call_api() {
 
 template <typename Protocol>
 void Connection<Protocol>::send(Reply reply) {
+  if (reply.body.size() >= kLargeRequestBytes) large_ = true;
   response_ = std::make_unique<Response>(to_response(std::move(reply)));
   arm(state_.options.read_timeout);
   boost::beast::http::async_write(
@@ -188,6 +217,9 @@ void Connection<Protocol>::send(Reply reply) {
           self->close();
           return;
         }
+        // Only lingering now: the place may go to a newcomer, and the reply can go.
+        self->set_busy(false);
+        self->response_.reset();
         boost::system::error_code ignored;
         self->socket_.shutdown(asio::socket_base::shutdown_send, ignored);
         self->arm(

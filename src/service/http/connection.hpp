@@ -1,6 +1,7 @@
 // One accepted connection, one request (HTTP/1.1 replies with Connection: close, as upstream
 // answers one request per connection). All socket work runs on the connection's strand; the
-// read of header and body is bounded by ServerOptions::read_timeout, and so is each write. Api
+// request head must arrive within ServerOptions::header_timeout, the body and each write within
+// read_timeout. Api
 // calls run on a thread of their own, so a stop that waits for releases never holds up /health.
 #pragma once
 
@@ -27,13 +28,14 @@ class Connection : public std::enable_shared_from_this<Connection<Protocol>> {
  public:
   using Socket = StrandSocket<Protocol>;
 
-  // `counted`: this connection holds one of ServerOptions::max_connections.
-  Connection(ServerState& state, std::shared_ptr<const ListenerPolicy> policy, Socket socket,
-             bool counted);
-  ~Connection();
+  Connection(ServerState& state, std::shared_ptr<const ListenerPolicy> policy, Socket socket);
+  ~Connection();  // gives its place in the budget back
 
-  void start();   // read and answer one request
-  void reject();  // answer 503 without reading (over the connection cap)
+  // Reads and answers one request, holding place `ticket` of `budget`.
+  void start(ConnectionBudget& budget, ConnectionBudget::Ticket ticket);
+  void reject();  // answer 503 without reading (no place left)
+  // Closes the connection because its place went to a newer one (call from any thread).
+  void evict();
 
  private:
   void on_header(boost::system::error_code error, std::size_t header_bytes);
@@ -44,6 +46,7 @@ class Connection : public std::enable_shared_from_this<Connection<Protocol>> {
   void close();
   void arm(std::chrono::milliseconds timeout);
   void disarm();
+  void set_busy(bool busy);
 
   ServerState& state_;
   std::shared_ptr<const ListenerPolicy> policy_;
@@ -52,7 +55,8 @@ class Connection : public std::enable_shared_from_this<Connection<Protocol>> {
                                     boost::asio::wait_traits<std::chrono::steady_clock>, Strand>
       timer_;
   unsigned timer_generation_ = 0;
-  bool counted_;
+  ConnectionBudget* budget_ = nullptr;  // set while holding a place
+  ConnectionBudget::Ticket ticket_ = 0;
 
   std::string buffer_;
   std::size_t header_bytes_ = 0;
@@ -60,6 +64,7 @@ class Connection : public std::enable_shared_from_this<Connection<Protocol>> {
   Plan plan_;
   std::unique_ptr<Response> response_;
   std::size_t drained_ = 0;
+  bool large_ = false;  // a big body or reply passed through: trim the heap when done
   std::array<char, 16 * 1024> scratch_{};
 };
 

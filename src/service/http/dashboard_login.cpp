@@ -27,12 +27,16 @@ bool is_login_request(const ListenerPolicy& policy, std::string_view method, std
 }
 
 Reply login_reply(const ListenerPolicy& policy, std::string_view given) {
-  if (!policy.token || !constant_time_equals(given, *policy.token)) return unauthorized_page();
+  if (!policy.token || policy.session_secret.empty() ||
+      !constant_time_equals(given, *policy.token)) {
+    return unauthorized_page();
+  }
   Reply reply;
   reply.status = 302;
   reply.content_type.reset();
   reply.headers.emplace_back("Location", "/");
-  reply.headers.emplace_back("Set-Cookie", token_cookie_name(policy.port) + "=" + *policy.token +
+  reply.headers.emplace_back("Set-Cookie", session_cookie_name(policy.port) + "=" +
+                                               policy.session_secret +
                                                "; Path=/; HttpOnly; SameSite=Strict");
   reply.headers.emplace_back("Cache-Control", "no-store");
   add_page_security_headers(reply);

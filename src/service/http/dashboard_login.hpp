@@ -1,7 +1,8 @@
 // The dashboard's one-time login over TCP (the Jupyter convention, design.md Principle 4): the
 // URL that `keep-gpu dashboard` prints carries the token once as "/?token=...", the service answers
-// with a redirect to "/" that stores it in an HttpOnly, SameSite=Strict cookie, and from then on
-// the browser authenticates with the cookie. The page's script never sees the token, the token
+// with a redirect to "/" that stores the listener's session secret (made fresh at every start, so
+// a restart logs the browser out) in an HttpOnly, SameSite=Strict cookie, and from then on the
+// browser authenticates with the cookie. The page's script never sees the token, the token
 // leaves the address bar and history at once, and no other site can make the browser send it.
 #pragma once
 
@@ -19,8 +20,8 @@ namespace keepgpu::service::http {
 bool is_login_request(const ListenerPolicy& policy, std::string_view method, std::string_view path,
                       std::string_view query);
 
-// The answer to a login request: 302 to "/" with the cookie when `given` is the token, otherwise
-// the 401 page.
+// The answer to a login request: 302 to "/" with the session cookie when `given` is the token,
+// otherwise the 401 page.
 Reply login_reply(const ListenerPolicy& policy, std::string_view given);
 
 // 401 for a browser without the cookie: a short HTML page that says how to get the URL.

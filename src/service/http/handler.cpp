@@ -27,8 +27,19 @@ Plan RequestHandler::plan(const RequestHead& head, const ListenerPolicy& policy)
   if (!origin_allowed(policy, head.host, head.origin)) {
     return now(error_reply(403, "Origin not allowed"));
   }
-
   const RequestTarget target = parse_request_target(head.target);
+  // An absolute-form target names the host it is meant for, and that name wins over Host.
+  if (target.authority && !host_allowed(policy, target.authority)) {
+    return now(error_reply(403, "Host not allowed"));
+  }
+  // Bodies are framed by Content-Length only. A chunked body is refused before anything is read
+  // (never taken as empty, which would leave its bytes to be read as something else).
+  if (head.transfer_encoding) {
+    return now(error_reply(411,
+                           "Length Required: send the body with Content-Length (no "
+                           "Transfer-Encoding)"));
+  }
+
   if (is_login_request(policy, head.method, target.path, target.query)) {
     return now(login_reply(policy, query_value(target.query, "token").value_or("")));
   }
@@ -36,7 +47,7 @@ Plan RequestHandler::plan(const RequestHead& head, const ListenerPolicy& policy)
   // /health stays open so clients can probe a daemon before they have its token. A browser
   // authenticates with the login cookie instead of the header.
   if (target.path != "/health" && !token_accepted(policy, head.authorization) &&
-      !(head.authorization == std::nullopt && cookie_token_accepted(policy, head.cookie))) {
+      !(head.authorization == std::nullopt && cookie_session_accepted(policy, head.cookie))) {
     if (route.action == Action::static_file) return now(unauthorized_page());
     Reply reply = error_reply(401, "Missing or invalid token");
     reply.headers.emplace_back("WWW-Authenticate", "Bearer");

@@ -34,6 +34,7 @@ struct RequestHead {
   std::optional<std::string> cookie;  // every Cookie header, joined with "; "
   std::optional<std::string> content_type;
   std::vector<std::string> content_lengths;         // every Content-Length value, in order
+  bool transfer_encoding = false;                   // any Transfer-Encoding header
   bool expect_continue = false;                     // "Expect: 100-continue" (curl sends it)
   std::optional<std::string> mcp_session_id;        // Mcp-Session-Id (Streamable HTTP MCP)
   std::optional<std::string> mcp_protocol_version;  // MCP-Protocol-Version

@@ -17,9 +17,13 @@ std::shared_ptr<spdlog::logger> logger() {
 }  // namespace
 
 template <typename Protocol>
-Listener<Protocol>::Listener(ServerState& state, const typename Protocol::endpoint& endpoint,
-                             bool reuse_address)
-    : state_(state), strand_(asio::make_strand(state.io)), acceptor_(strand_), retry_(strand_) {
+Listener<Protocol>::Listener(ServerState& state, ConnectionBudget& budget,
+                             const typename Protocol::endpoint& endpoint, bool reuse_address)
+    : state_(state),
+      budget_(budget),
+      strand_(asio::make_strand(state.io)),
+      acceptor_(strand_),
+      retry_(strand_) {
   acceptor_.open(endpoint.protocol());
   if (reuse_address) acceptor_.set_option(asio::socket_base::reuse_address(true));
   acceptor_.bind(endpoint);
@@ -57,14 +61,14 @@ void Listener<Protocol>::accept() {
       });
       return;
     }
-    const bool over_cap = state_.connections.fetch_add(1) >= state_.options.max_connections;
-    if (over_cap) state_.connections.fetch_sub(1);
-    auto connection =
-        std::make_shared<Connection<Protocol>>(state_, policy_, std::move(socket), !over_cap);
-    if (over_cap) {
-      connection->reject();
+    auto connection = std::make_shared<Connection<Protocol>>(state_, policy_, std::move(socket));
+    const auto ticket = budget_.admit([weak = std::weak_ptr<Connection<Protocol>>(connection)] {
+      if (const auto evicted = weak.lock()) evicted->evict();
+    });
+    if (ticket) {
+      connection->start(budget_, *ticket);
     } else {
-      connection->start();
+      connection->reject();
     }
     accept();
   });

@@ -1,5 +1,6 @@
 // An accept loop on one listening socket (TCP or Unix). Each accepted socket gets its own strand
-// and a Connection; past ServerOptions::max_connections a connection is answered 503 and closed.
+// and a Connection with a place in the listener's ConnectionBudget; without one it is answered
+// 503 and closed.
 #pragma once
 
 #include <boost/asio/basic_socket_acceptor.hpp>
@@ -15,7 +16,8 @@ template <typename Protocol>
 class Listener {
  public:
   // Opens, binds and listens (throws boost::system::system_error on failure).
-  Listener(ServerState& state, const typename Protocol::endpoint& endpoint, bool reuse_address);
+  Listener(ServerState& state, ConnectionBudget& budget,
+           const typename Protocol::endpoint& endpoint, bool reuse_address);
 
   typename Protocol::endpoint local_endpoint() const { return acceptor_.local_endpoint(); }
   // The policy must be set before start(); for TCP it needs the port actually bound.
@@ -29,6 +31,7 @@ class Listener {
   void accept();
 
   ServerState& state_;
+  ConnectionBudget& budget_;
   std::shared_ptr<const ListenerPolicy> policy_;
   Strand strand_;  // accept handlers and close() never overlap
   boost::asio::basic_socket_acceptor<Protocol, Strand> acceptor_;

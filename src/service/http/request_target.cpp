@@ -57,8 +57,9 @@ RequestTarget parse_request_target(std::string_view raw) {
     scheme = lower_ascii(std::string_view(url).substr(0, colon));
     url.erase(0, colon + 1);
   }
-  if (url.starts_with("//")) {  // absolute-form: drop the authority
+  if (url.starts_with("//")) {  // absolute-form: take the authority out
     const auto end = url.find_first_of("/?#", 2);
+    target.authority = url.substr(2, end == std::string::npos ? std::string::npos : end - 2);
     url.erase(0, end == std::string::npos ? url.size() : end);
   }
   if (const auto hash = url.find('#'); hash != std::string::npos) {

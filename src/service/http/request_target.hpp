@@ -4,6 +4,7 @@
 // and alias rules are written against exactly these pieces.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -11,7 +12,10 @@
 namespace keepgpu::service::http {
 
 struct RequestTarget {
-  std::string raw;       // exactly as in the request line
+  std::string raw;  // exactly as in the request line
+  // Absolute-form ("http://host:port/path"): the host[:port] part, to be checked like a Host
+  // header; nullopt for origin-form ("/path").
+  std::optional<std::string> authority;
   std::string path;      // before the first '?' or '#', without ";params"
   std::string params;    // after the first ';' in the last path segment
   std::string query;     // after '?'; empty counts as absent

@@ -120,8 +120,8 @@ bool token_accepted(const ListenerPolicy& policy, const std::optional<std::strin
   return constant_time_equals(trim(value.substr(space + 1)), *policy.token);
 }
 
-std::string token_cookie_name(int port) {
-  return "keepgpu_token_" + std::to_string(port);
+std::string session_cookie_name(int port) {
+  return "keepgpu_session_" + std::to_string(port);
 }
 
 std::optional<std::string> cookie_value(std::string_view cookie_header, std::string_view name) {
@@ -144,11 +144,13 @@ std::optional<std::string> cookie_value(std::string_view cookie_header, std::str
   return std::nullopt;
 }
 
-bool cookie_token_accepted(const ListenerPolicy& policy, const std::optional<std::string>& cookie) {
+bool cookie_session_accepted(const ListenerPolicy& policy,
+                             const std::optional<std::string>& cookie) {
   if (!policy.tcp || !policy.token) return true;
-  if (!cookie) return false;
-  const auto value = cookie_value(*cookie, token_cookie_name(policy.port));
-  return value && constant_time_equals(*value, *policy.token);
+  // Without a secret no cookie can log in (an empty value must not match an empty secret).
+  if (!cookie || policy.session_secret.empty()) return false;
+  const auto value = cookie_value(*cookie, session_cookie_name(policy.port));
+  return value && constant_time_equals(*value, policy.session_secret);
 }
 
 std::optional<std::string> query_value(std::string_view query, std::string_view key) {

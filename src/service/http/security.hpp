@@ -18,6 +18,7 @@ struct ListenerPolicy {
   std::string bound_host;                // TCP: the address bound, as given
   int port = 0;                          // TCP: the port actually bound
   std::optional<std::string> token;      // TCP: required bearer token (nullopt = none)
+  std::string session_secret;            // TCP with a token: the login cookie's value
   std::vector<std::string> extra_hosts;  // more Host names to accept (e.g. the machine's name)
 };
 
@@ -38,15 +39,17 @@ bool origin_allowed(const ListenerPolicy& policy, const std::optional<std::strin
 // token (scheme case-insensitive; compared in constant time).
 bool token_accepted(const ListenerPolicy& policy, const std::optional<std::string>& authorization);
 
-// The dashboard's login cookie (the Jupyter way): opening "/?token=<token>" once stores the token
-// in an HttpOnly, SameSite=Strict cookie, so the page never sees it and no other site can send it.
-// The name carries the port: cookies are per host, not per port, and one user may run daemons on
-// several ports.
-std::string token_cookie_name(int port);
+// The dashboard's login cookie (the Jupyter way): opening "/?token=<token>" once stores the
+// listener's session secret (never the token: browsers send loopback cookies to every port, so
+// another user's page on 127.0.0.1 may see it) in an HttpOnly, SameSite=Strict cookie, so the
+// page never sees it and no other site can send it. The name carries the port: cookies are per
+// host, not per port, and one user may run daemons on several ports.
+std::string session_cookie_name(int port);
 // The value of cookie `name` in a Cookie header ("a=1; b=2"), or nullopt.
 std::optional<std::string> cookie_value(std::string_view cookie_header, std::string_view name);
-// True when the listener needs no token or the Cookie header carries the right one.
-bool cookie_token_accepted(const ListenerPolicy& policy, const std::optional<std::string>& cookie);
+// True when the listener needs no token or the Cookie header carries its session secret.
+bool cookie_session_accepted(const ListenerPolicy& policy,
+                             const std::optional<std::string>& cookie);
 // The percent-decoded value of `key` in a query string ("a=1&token=x"), or nullopt; the first
 // occurrence wins.
 std::optional<std::string> query_value(std::string_view query, std::string_view key);

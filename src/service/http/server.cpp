@@ -17,6 +17,7 @@
 #include "core/log.hpp"
 #include "service/http/listener.hpp"
 #include "service/http/server_state.hpp"
+#include "service/http/session_secret.hpp"
 
 namespace keepgpu::service::http {
 namespace asio = boost::asio;
@@ -95,8 +96,8 @@ void Server::Impl::open_unix() {
     ::unlink(path.c_str());  // stale, left by a process that died
   }
   try {
-    unix_listener =
-        std::make_unique<Listener<unix_stream>>(*state, unix_stream::endpoint(path), false);
+    unix_listener = std::make_unique<Listener<unix_stream>>(*state, state->unix_budget,
+                                                            unix_stream::endpoint(path), false);
   } catch (const boost::system::system_error& error) {
     throw std::runtime_error(fmt::format("Cannot listen on {}: {}", path, error.code().message()));
   }
@@ -123,7 +124,8 @@ void Server::Impl::open_tcp() {
                                          error ? error.message() : "no IPv4 address"));
   }
   try {
-    tcp_listener = std::make_unique<Listener<tcp>>(*state, results.begin()->endpoint(), true);
+    tcp_listener = std::make_unique<Listener<tcp>>(*state, state->tcp_budget,
+                                                   results.begin()->endpoint(), true);
   } catch (const boost::system::system_error& failure) {
     throw std::runtime_error(fmt::format("Cannot listen on {}:{}: {}", host, options.tcp_port,
                                          failure.code().message()));
@@ -134,6 +136,7 @@ void Server::Impl::open_tcp() {
   policy.bound_host = host;
   policy.port = port;
   policy.token = options.token;
+  if (policy.token) policy.session_secret = new_session_secret();
   policy.extra_hosts = options.extra_hosts;
   tcp_listener->set_policy(std::move(policy));
 }
@@ -176,6 +179,7 @@ void Server::start() {
   impl.work.emplace(asio::make_work_guard(impl.state->io));
   if (impl.unix_listener) impl.unix_listener->start();
   if (impl.tcp_listener) impl.tcp_listener->start();
+  impl.state->trimmer.start();
   const int count = impl.options.threads > 0 ? impl.options.threads : 1;
   for (int i = 0; i < count; ++i) {
     impl.threads.emplace_back([state = impl.state.get()] {

@@ -27,9 +27,18 @@ struct ServerOptions {
   std::optional<std::string> token;      // bearer token required on TCP unless nullopt
   std::vector<std::string> extra_hosts;  // Host names accepted besides loopback and tcp_host
   std::size_t max_body_bytes = 1000000;
-  std::size_t max_connections = 256;               // further connections get 503 and are closed
-  std::chrono::milliseconds read_timeout{10000};   // whole request (and each write) must fit
+  // Open connections per listener: TCP, and the owner's Unix socket on its own budget so that
+  // connections from other local users never lock the owner's CLI out. When a listener is full,
+  // its oldest connection that is not busy with a request makes room; when all are busy, further
+  // connections get 503 and are closed.
+  std::size_t max_connections = 256;
+  std::size_t max_unix_connections = 64;
+  // A connection must send its whole request head within this (idle connections are closed).
+  std::chrono::milliseconds header_timeout{5000};
+  std::chrono::milliseconds read_timeout{10000};   // the body, and each write, must fit
   std::chrono::milliseconds shutdown_grace{2000};  // stop() waits this long for running calls
+  // While requests come in, freed heap memory is handed back this often (0: never).
+  std::chrono::milliseconds heap_trim_period{10000};
   int threads = 4;  // I/O threads; Api calls run on their own threads
   // The dashboard's files (path relative to the static root -> bytes); empty: "UI not built".
   std::map<std::string, std::string_view, std::less<>> web_assets;

@@ -7,6 +7,8 @@ ServerState::ServerState(Api& api, ServerOptions options_in,
     : options(std::move(options_in)),
       handler(api, rpc ? std::move(rpc) : std::make_shared<const jsonrpc::Dispatcher>(api),
               StaticFiles(options.web_assets), options.telemetry, options.max_body_bytes),
+      tcp_budget(options.max_connections),
+      unix_budget(options.max_unix_connections),
       io(options.threads > 0 ? options.threads : 1) {}
 
 bool ServerState::begin_call() {

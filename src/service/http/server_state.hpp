@@ -14,7 +14,9 @@
 #include <memory>
 #include <mutex>
 
+#include "service/http/connection_budget.hpp"
 #include "service/http/handler.hpp"
+#include "service/http/heap_trim.hpp"
 #include "service/http/server.hpp"
 
 namespace keepgpu::service::http {
@@ -27,7 +29,9 @@ class ServerState : public std::enable_shared_from_this<ServerState> {
 
   const ServerOptions options;
   const RequestHandler handler;
-  std::atomic<std::size_t> connections{0};
+  ConnectionBudget tcp_budget;
+  ConnectionBudget unix_budget;
+  std::atomic<std::size_t> connections{0};  // open connections with a place, both listeners
 
   // Api calls in flight. begin_call() refuses new ones once stopping.
   bool begin_call();
@@ -42,9 +46,10 @@ class ServerState : public std::enable_shared_from_this<ServerState> {
   bool stopping_ = false;
 
  public:
-  // Declared last: destroyed first, while the members above are still there for the
-  // connections its pending handlers own.
+  // Declared last (with the trimmer that lives on it): destroyed first, while the members above
+  // are still there for the connections its pending handlers own.
   boost::asio::io_context io;
+  HeapTrimmer trimmer{io, options.heap_trim_period};
 };
 
 }  // namespace keepgpu::service::http

@@ -43,6 +43,7 @@ std::optional<RequestHead> parse_request_head(std::string header_block) {
   head.origin = field(request, http::field::origin);
   head.authorization = field(request, http::field::authorization);
   head.content_type = field(request, http::field::content_type);
+  head.transfer_encoding = request.count(http::field::transfer_encoding) > 0;
   for (const auto& entry : request) {
     if (entry.name() != http::field::cookie) continue;
     head.cookie =

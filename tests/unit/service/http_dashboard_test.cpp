@@ -1,5 +1,8 @@
-// The dashboard over TCP with a token: the one-time login URL, the cookie it sets, what a browser
-// without it sees, the page's security headers, and GET /api/telemetry.
+// The dashboard over TCP with a token: the one-time login URL, the session cookie it sets (never
+// the token), what a browser without it sees, the page's security headers, and GET
+// /api/telemetry.
+#include <regex>
+
 #include "http_server_fixture.hpp"
 #include "service/http/dashboard_login.hpp"
 #include "service/http/security.hpp"
@@ -34,14 +37,30 @@ class HttpDashboard : public ServerFixture {
     });
   }
 
-  std::string cookie() const {
-    return "Cookie: " + http::token_cookie_name(port) + "=" + kToken + "\r\n";
+  // The session secret, as a login hands it out.
+  std::string secret() {
+    const auto r = tcp(Request{"GET", std::string("/?token=") + kToken});
+    const std::string set_cookie = r.header("set-cookie").value_or("");
+    const std::regex pattern(http::session_cookie_name(port) + "=([0-9a-f]+);");
+    std::smatch match;
+    if (!std::regex_search(set_cookie, match, pattern)) {
+      ADD_FAILURE() << "no session cookie in '" << set_cookie << "'";
+      return "";
+    }
+    return match[1];
   }
 
-  Request with_cookie(Request request) const {
+  std::string cookie() {
+    if (secret_.empty()) secret_ = secret();
+    return "Cookie: " + http::session_cookie_name(port) + "=" + secret_ + "\r\n";
+  }
+
+  Request with_cookie(Request request) {
     request.extra += cookie();
     return request;
   }
+
+  std::string secret_;
 
   std::shared_ptr<TelemetrySampler> telemetry;
 };
@@ -50,8 +69,12 @@ TEST_F(HttpDashboard, LoginUrlSetsAStrictHttpOnlyCookieAndRedirects) {
   const auto r = tcp(Request{"GET", std::string("/?token=") + kToken});
   EXPECT_EQ(r.status, 302);
   EXPECT_EQ(r.header("location"), "/");
-  EXPECT_EQ(r.header("set-cookie"),
-            http::token_cookie_name(port) + "=" + kToken + "; Path=/; HttpOnly; SameSite=Strict");
+  const std::string set_cookie = r.header("set-cookie").value_or("");
+  EXPECT_TRUE(std::regex_match(
+      set_cookie, std::regex(http::session_cookie_name(port) + "=[0-9a-f]{64}; Path=/; HttpOnly; "
+                                                               "SameSite=Strict")))
+      << set_cookie;
+  EXPECT_EQ(set_cookie.find(kToken), std::string::npos) << "the cookie must not carry the token";
   EXPECT_EQ(r.header("cache-control"), "no-store");
   EXPECT_EQ(r.header("referrer-policy"), "no-referrer");
 }
@@ -97,13 +120,38 @@ TEST_F(HttpDashboard, CookieAuthenticatesThePageAndTheApi) {
   EXPECT_NE(tcp(with_cookie(create)).status, 401);
 }
 
+TEST_F(HttpDashboard, EveryLoginGetsTheSameSecret) {
+  EXPECT_EQ(secret(), secret());
+}
+
 TEST_F(HttpDashboard, CookieOfAnotherPortOrValueIsRefused) {
   Request other{"GET", "/api/sessions"};
-  other.extra = "Cookie: keepgpu_token_1=" + std::string(kToken) + "\r\n";
+  other.extra = "Cookie: keepgpu_session_1=" + secret() + "\r\n";
   EXPECT_EQ(tcp(other).status, 401);
   Request wrong{"GET", "/api/sessions"};
-  wrong.extra = "Cookie: " + http::token_cookie_name(port) + "=wrong\r\n";
+  wrong.extra = "Cookie: " + http::session_cookie_name(port) + "=wrong\r\n";
   EXPECT_EQ(tcp(wrong).status, 401);
+  // The token itself is no cookie value, under either name.
+  for (const std::string& name :
+       {http::session_cookie_name(port), "keepgpu_token_" + std::to_string(port)}) {
+    Request token{"GET", "/api/sessions"};
+    token.extra = "Cookie: " + name + "=" + kToken + "\r\n";
+    EXPECT_EQ(tcp(token).status, 401) << name;
+  }
+}
+
+TEST_F(HttpDashboard, ARestartedServerRefusesTheOldCookie) {
+  ASSERT_EQ(tcp(with_cookie(Request{"GET", "/api/sessions"})).status, 200);
+  const std::string old_secret = secret_;
+  start_server([this](http::ServerOptions& options) {
+    options.token = kToken;
+    options.telemetry = telemetry;
+  });
+  // Named for the new port, so only the value differs from a valid cookie.
+  Request request{"GET", "/api/sessions"};
+  request.extra = "Cookie: " + http::session_cookie_name(port) + "=" + old_secret + "\r\n";
+  EXPECT_EQ(tcp(request).status, 401);
+  EXPECT_NE(secret(), old_secret);
 }
 
 TEST_F(HttpDashboard, AWrongBearerIsNotRescuedByTheCookie) {

@@ -39,6 +39,12 @@ TEST(HttpTarget, CollapsesLeadingSlashesAndReadsAbsoluteForm) {
   EXPECT_EQ(parse_request_target("///apiary").path, "/apiary");
   EXPECT_EQ(parse_request_target("http://localhost:8765/health?x").path, "/health");
   EXPECT_EQ(parse_request_target("http://localhost:8765/health?x").query, "x");
+  EXPECT_EQ(parse_request_target("http://localhost:8765/health?x").authority, "localhost:8765");
+  EXPECT_EQ(parse_request_target("HTTP://evil.example").authority, "evil.example");
+  EXPECT_EQ(parse_request_target("HTTP://evil.example").path, "");
+  EXPECT_EQ(parse_request_target("/health").authority, std::nullopt);
+  EXPECT_EQ(parse_request_target("//evil.example/health").authority, std::nullopt)
+      << "a doubled slash is a path, not an authority";
 }
 
 TEST(HttpTarget, PercentDecodesLikeUnquote) {

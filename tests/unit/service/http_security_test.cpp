@@ -109,14 +109,22 @@ TEST(HttpSecurity, CookieValues) {
   EXPECT_EQ(cookie_value("", "a"), std::nullopt);
 }
 
-TEST(HttpSecurity, CookieTokenIsPerPort) {
-  const auto policy = tcp_policy("127.0.0.1", "tok");
-  EXPECT_EQ(token_cookie_name(8765), "keepgpu_token_8765");
-  EXPECT_TRUE(cookie_token_accepted(policy, std::string("keepgpu_token_8765=tok")));
-  EXPECT_FALSE(cookie_token_accepted(policy, std::string("keepgpu_token_8766=tok")));
-  EXPECT_FALSE(cookie_token_accepted(policy, std::string("keepgpu_token_8765=tok2")));
-  EXPECT_FALSE(cookie_token_accepted(policy, std::nullopt));
-  EXPECT_TRUE(cookie_token_accepted(tcp_policy(), std::nullopt)) << "no token required";
+TEST(HttpSecurity, SessionCookieIsPerPortAndCarriesTheSecretNotTheToken) {
+  auto policy = tcp_policy("127.0.0.1", "tok");
+  policy.session_secret = "secret";
+  EXPECT_EQ(session_cookie_name(8765), "keepgpu_session_8765");
+  EXPECT_TRUE(cookie_session_accepted(policy, std::string("keepgpu_session_8765=secret")));
+  EXPECT_FALSE(cookie_session_accepted(policy, std::string("keepgpu_session_8765=tok")));
+  EXPECT_FALSE(cookie_session_accepted(policy, std::string("keepgpu_token_8765=tok")));
+  EXPECT_FALSE(cookie_session_accepted(policy, std::string("keepgpu_session_8766=secret")));
+  EXPECT_FALSE(cookie_session_accepted(policy, std::string("keepgpu_session_8765=secret2")));
+  EXPECT_FALSE(cookie_session_accepted(policy, std::nullopt));
+  EXPECT_TRUE(cookie_session_accepted(tcp_policy(), std::nullopt)) << "no token required";
+}
+
+TEST(HttpSecurity, NoSecretNoCookieLogin) {
+  const auto policy = tcp_policy("127.0.0.1", "tok");  // no session secret
+  EXPECT_FALSE(cookie_session_accepted(policy, std::string("keepgpu_session_8765=")));
 }
 
 TEST(HttpSecurity, QueryValues) {

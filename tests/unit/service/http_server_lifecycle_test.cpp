@@ -51,10 +51,19 @@ TEST_F(HttpLifecycle, ManyConcurrentRequests) {
   }
 }
 
-TEST_F(HttpLifecycle, ConnectionsBeyondTheCapGet503) {
+// A connection whose request head is complete but whose body has not arrived: busy.
+int busy_connection(int port) {
+  const int fd = connect_tcp(port);
+  send_all(fd,
+           "POST /rpc HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+           "Content-Length: 10\r\n\r\n{}");
+  return fd;
+}
+
+TEST_F(HttpLifecycle, ConnectionsBeyondTheCapOfBusyOnesGet503) {
   start_server([](http::ServerOptions& options) { options.max_connections = 2; });
-  const int first = connect_tcp(port);
-  const int second = connect_tcp(port);
+  const int first = busy_connection(port);
+  const int second = busy_connection(port);
   std::this_thread::sleep_for(std::chrono::milliseconds(200));
   const auto refused = tcp(Request{"GET", "/health"});
   EXPECT_EQ(refused.status, 503);
@@ -68,6 +77,59 @@ TEST_F(HttpLifecycle, ConnectionsBeyondTheCapGet503) {
     if (!recovered) std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
   EXPECT_TRUE(recovered);
+}
+
+TEST_F(HttpLifecycle, IdleConnectionsMakeRoomForRequests) {
+  start_server([](http::ServerOptions& options) { options.max_connections = 2; });
+  std::vector<int> idle;
+  for (int i = 0; i < 5; ++i)
+    idle.push_back(connect_tcp(port));
+  const int partial = connect_tcp(port);
+  send_all(partial, "GET /health HTTP/1.1\r\n");  // slow: the head never ends
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  EXPECT_EQ(tcp(Request{"GET", "/health"}).status, 200);
+  // The oldest idle connections were closed to make room.
+  EXPECT_EQ(read_all(idle.front(), 5), "");
+  for (const int fd : idle)
+    ::close(fd);
+  ::close(partial);
+}
+
+TEST_F(HttpLifecycle, TheUnixSocketHasItsOwnBudget) {
+  start_server([](http::ServerOptions& options) {
+    options.max_connections = 2;
+    options.max_unix_connections = 2;
+  });
+  // Every TCP place busy: TCP refuses, the owner's socket still answers.
+  const int first = busy_connection(port);
+  const int second = busy_connection(port);
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  EXPECT_EQ(tcp(Request{"GET", "/health"}).status, 503);
+  Request health{"GET", "/health"};
+  health.host = "localhost";
+  EXPECT_EQ(unix_socket(health).status, 200);
+  ::close(first);
+  ::close(second);
+}
+
+TEST_F(HttpLifecycle, UnfinishedRequestHeadsAreClosedAfterTheHeaderTimeout) {
+  start_server([](http::ServerOptions& options) {
+    options.header_timeout = std::chrono::milliseconds(300);
+    options.read_timeout = std::chrono::milliseconds(10000);
+  });
+  const auto started = Clock::now();
+  const int fd = connect_tcp(port);
+  send_all(fd, "GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n");
+  EXPECT_EQ(read_all(fd, 10), "");
+  ::close(fd);
+  EXPECT_LT(ms_since(started), 5000.0) << "closed by the header timeout, not read_timeout";
+  // A complete head then has the read timeout for its body.
+  const int body = busy_connection(port);
+  std::this_thread::sleep_for(std::chrono::milliseconds(600));
+  send_all(body, "\"x\":1}123");
+  const auto reply = parse_response(read_all(body, 10));
+  ::close(body);
+  EXPECT_EQ(reply.status, 200);
 }
 
 TEST_F(HttpLifecycle, SlowClientsAreCutOff) {

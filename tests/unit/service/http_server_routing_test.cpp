@@ -249,6 +249,22 @@ TEST_F(HttpRouting, MalformedRequestsGet4xx) {
 
 TEST_F(HttpRouting, AbsoluteFormTarget) {
   EXPECT_EQ(tcp(get("http://127.0.0.1/health")).status, 200);
+  EXPECT_EQ(tcp(get("http://localhost:" + std::to_string(port) + "/api/gpus")).status, 200);
+}
+
+TEST_F(HttpRouting, AbsoluteFormNamingAForeignHostIsRefusedLikeItsHostHeader) {
+  for (const std::string& target : std::vector<std::string>{
+           "http://evil.example/api/gpus",
+           "http://evil.example:" + std::to_string(port) + "/health", "http://127.0.0.1:1/health",
+           "http://127.0.0.1@evil.example/", "http:///health"}) {
+    SCOPED_TRACE(target);
+    const auto r = tcp(get(target));
+    EXPECT_EQ(r.status, 403);
+    EXPECT_EQ(r.message(), "Host not allowed");
+  }
+  Request over_unix = get("http://evil.example/health");
+  over_unix.host = "localhost";
+  EXPECT_EQ(unix_socket(over_unix).status, 403);
 }
 
 }  // namespace

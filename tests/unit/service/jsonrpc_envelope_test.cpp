@@ -248,6 +248,25 @@ TEST_F(JsonRpcTest, EmptyBatchIsOneError) {
   EXPECT_EQ(reply("[]"), error("null", -32600, "JSON-RPC batch must not be empty."));
 }
 
+TEST_F(JsonRpcTest, BatchesAreCappedWithOneError) {
+  const auto batch_of = [](std::size_t count, std::string_view item) {
+    std::string text = "[";
+    for (std::size_t i = 0; i < count; ++i) {
+      if (i > 0) text += ',';
+      text += item;
+    }
+    return text + "]";
+  };
+  const auto full = reply_json(batch_of(kMaxBatchSize, R"({"id":1,"method":"ping"})"));
+  ASSERT_TRUE(full.is_array());
+  EXPECT_EQ(full.size(), kMaxBatchSize);
+  EXPECT_EQ(reply(batch_of(kMaxBatchSize + 1, R"({"id":1,"method":"ping"})")),
+            error("null", -32600, "JSON-RPC batch too large: 1001 messages (max 1000)."));
+  // Notifications count too, and none of an over-cap batch runs.
+  EXPECT_EQ(reply(batch_of(5000, "1")),
+            error("null", -32600, "JSON-RPC batch too large: 5000 messages (max 1000)."));
+}
+
 TEST_F(JsonRpcTest, BatchOfNotificationsGetsNothing) {
   EXPECT_EQ(reply(R"([{"jsonrpc":"2.0","method":"notifications/initialized"},)"
                   R"({"jsonrpc":"2.0","method":"ping"}])"),

@@ -1,0 +1,117 @@
+#include "targets.hpp"
+
+#include <algorithm>
+#include <map>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "core/errors.hpp"
+#include "core/strict_json.hpp"
+#include "service/api.hpp"
+#include "service/http/body.hpp"
+#include "service/http/handler.hpp"
+#include "service/http/request_target.hpp"
+#include "service/http/router.hpp"
+#include "service/http/security.hpp"
+#include "service/http/wire.hpp"
+#include "service/jsonrpc.hpp"
+#include "service/pyjson.hpp"
+#include "service/session_manager.hpp"
+
+namespace keepgpu::fuzz {
+namespace {
+
+using service::http::ListenerPolicy;
+
+// One Api for every input: a host without GPUs whose session methods are never reached.
+struct World {
+  service::SessionManager sessions{
+      service::SessionTimeouts{},
+      [](const keeper::GroupOptions&) -> std::unique_ptr<keeper::KeeperGroup> {
+        throw UnsupportedControllerPlatformError("no GPU platform");
+      }};
+  service::Api api{sessions, [] { return std::vector<gpu::GpuInfo>{}; }};
+  std::shared_ptr<const service::jsonrpc::Dispatcher> rpc = [this] {
+    auto dispatcher = std::make_shared<service::jsonrpc::Dispatcher>(api);
+    const auto stub = [](const nlohmann::json& params) { return params; };
+    dispatcher->add_method("start_keep", stub);
+    dispatcher->add_method("stop_keep", stub);
+    return dispatcher;
+  }();
+  service::http::RequestHandler handler{
+      api, rpc,
+      service::http::StaticFiles(
+          std::map<std::string, std::string_view, std::less<>>{{"index.html", "<title>x</title>"}}),
+      nullptr, 4096};
+  std::vector<ListenerPolicy> policies = [] {
+    ListenerPolicy unix_socket;
+    ListenerPolicy tcp;
+    tcp.tcp = true;
+    tcp.bound_host = "127.0.0.1";
+    tcp.port = 8765;
+    tcp.token = "tok";
+    tcp.session_secret = "secret";
+    ListenerPolicy open_tcp = tcp;
+    open_tcp.bound_host = "0.0.0.0";
+    return std::vector<ListenerPolicy>{unix_socket, tcp, open_tcp};
+  }();
+};
+
+World& world() {
+  static World instance;
+  return instance;
+}
+
+}  // namespace
+
+void http_request(std::string_view bytes) {
+  const auto end = bytes.find("\r\n\r\n");
+  const std::string_view block = end == std::string_view::npos ? bytes : bytes.substr(0, end + 4);
+  const std::string_view body =
+      end == std::string_view::npos ? std::string_view{} : bytes.substr(end + 4);
+
+  // The pieces that also see other inputs than a parsed head.
+  const auto target = service::http::parse_request_target(block.substr(0, block.find(' ')));
+  (void)service::http::route_request("GET", target);
+  (void)service::http::path_candidates(target.path);
+  (void)service::http::cookie_value(block, "keepgpu_session_8765");
+  (void)service::http::query_value(block, "token");
+
+  const auto head = service::http::parse_request_head(std::string(block));
+  if (!head) return;
+  World& w = world();
+  for (const auto& policy : w.policies) {
+    const auto plan = w.handler.plan(*head, policy);
+    if (plan.reply || plan.route.action != service::http::Action::rpc) continue;
+    (void)w.handler.run(plan, body.substr(0, std::min(body.size(), plan.body_bytes)));
+  }
+  try {
+    (void)service::http::decode_json_body(body);
+  } catch (const service::http::BodyError&) {
+  }
+}
+
+void json_text(std::string_view bytes) {
+  (void)service::pyjson::utf8_decode_error(bytes);
+  for (const auto mode : {core::DuplicateKeys::reject, core::DuplicateKeys::last_wins}) {
+    core::StrictJsonOptions options;
+    options.duplicate_keys = mode;
+    try {
+      const auto value = core::parse_strict_json(bytes, options);
+      (void)service::pyjson::dump(value);
+      if (value.is_object()) (void)service::pyjson::raw_member(bytes, "id");
+      if (value.is_array()) {
+        const auto items = service::pyjson::raw_elements(bytes);
+        if (items.size() != value.size()) {
+          throw std::logic_error("raw_elements disagrees with the parser on a valid array");
+        }
+      }
+    } catch (const core::JsonDecodeError&) {
+    }
+  }
+  (void)world().rpc->handle_text(bytes);
+}
+
+}  // namespace keepgpu::fuzz
