@@ -11,7 +11,7 @@ import subprocess
 import pytest
 
 from conftest import KEEP_GPU
-from test_service_cli import FAST, Svc, as_nobody, free_port, svc  # noqa: F401  (svc: fixture)
+from test_service_cli import FAST, Svc, as_nobody, free_port, serve, svc  # noqa: F401  (svc: fixture)
 
 TOKEN = "f00d" * 16
 
@@ -150,15 +150,6 @@ def test_own_listener_gets_the_token_and_own_daemon_works(svc, listener):
 
 
 # ------------------------------------------------------------------------ printed endpoints
-
-
-def serve(w: Svc, *extra: str) -> subprocess.Popen:
-    p = subprocess.Popen([str(KEEP_GPU), "serve", *extra], env=w.env, stdout=subprocess.PIPE,
-                         stderr=subprocess.PIPE, text=True)
-    w.procs.append(p)
-    first = p.stdout.readline()
-    assert first.startswith(("Service URL:", "KeepGPU service listening")), first + p.stderr.read()
-    return p
 
 
 def dashboard_line(stdout: str) -> str:

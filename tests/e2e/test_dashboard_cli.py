@@ -15,16 +15,7 @@ from pathlib import Path
 import requests
 
 from conftest import KEEP_GPU, device
-from test_service_cli import MiB, Svc, start_session, svc  # noqa: F401  (svc is a fixture)
-
-
-def serve(w: Svc, *extra: str) -> subprocess.Popen:
-    p = subprocess.Popen([str(KEEP_GPU), "serve", *extra], env=w.env, stdout=subprocess.PIPE,
-                         stderr=subprocess.PIPE, text=True)
-    w.procs.append(p)
-    first = p.stdout.readline()
-    assert first.startswith(("Service URL:", "KeepGPU service listening")), first + p.stderr.read()
-    return p
+from test_service_cli import MiB, Svc, serve, start_session, svc  # noqa: F401  (svc is a fixture)
 
 
 def token(w: Svc) -> str:

@@ -133,6 +133,16 @@ def svc(tmp_path, fake, keep_gpu_bin):
         w.cleanup()
 
 
+def serve(w: Svc, *extra: str) -> subprocess.Popen:
+    """`keep-gpu serve` in this user's world, once it has printed its first line."""
+    p = subprocess.Popen([str(KEEP_GPU), "serve", *extra], env=w.env, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True)
+    w.procs.append(p)
+    first = p.stdout.readline()
+    assert first.startswith(("Service URL:", "KeepGPU service listening")), first + p.stderr.read()
+    return p
+
+
 def start_session(w: Svc, *extra, vram="64MiB"):
     r = w.run("start", *w.tcp(), "--vram", vram, *FAST, *extra)
     assert r.returncode == 0, r.stdout + r.stderr

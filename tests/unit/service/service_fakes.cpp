@@ -256,4 +256,18 @@ double elapsed_ms(const std::function<void()>& call) {
       .count();
 }
 
+nlohmann::json by_job_id(const std::string& id) {
+  nlohmann::json params = nlohmann::json::object();
+  params["job_id"] = id;
+  return params;
+}
+
+nlohmann::json status_of(Harness& h, const std::string& id) {
+  return h.api.status(by_job_id(id));
+}
+
+nlohmann::json stop(Harness& h, const std::string& id) {
+  return h.api.stop_keep(by_job_id(id));
+}
+
 }  // namespace keepgpu::service_testing

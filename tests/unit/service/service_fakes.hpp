@@ -169,6 +169,11 @@ class Harness {
   service::Api api;
 };
 
+// {"job_id": id}, and the Api's status and stop_keep of that one session.
+nlohmann::json by_job_id(const std::string& id);
+nlohmann::json status_of(Harness& h, const std::string& id);
+nlohmann::json stop(Harness& h, const std::string& id);
+
 // Parses test JSON with the service's strict parser, so integer and float kinds are exact.
 nlohmann::json js(std::string_view text);
 

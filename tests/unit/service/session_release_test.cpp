@@ -35,18 +35,6 @@ FakePlan failing_release() {
   return plan;
 }
 
-nlohmann::json status_of(Harness& h, const std::string& id) {
-  nlohmann::json params = nlohmann::json::object();
-  params["job_id"] = id;
-  return h.api.status(params);
-}
-
-nlohmann::json stop(Harness& h, const std::string& id) {
-  nlohmann::json params = nlohmann::json::object();
-  params["job_id"] = id;
-  return h.api.stop_keep(params);
-}
-
 void start(Harness& h, const std::string& id) {
   nlohmann::json params = nlohmann::json::object();
   params["job_id"] = id;

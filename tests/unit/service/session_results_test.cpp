@@ -16,12 +16,6 @@ using service::kStartupUnavailable;
 
 const std::regex kUuid4("^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$");
 
-nlohmann::json status_of(Harness& h, const std::string& id) {
-  nlohmann::json params = nlohmann::json::object();
-  params["job_id"] = id;
-  return h.api.status(params);
-}
-
 TEST(SessionResults, StartReturnsTheIdAndStatusEchoesDefaults) {
   Harness h;
   EXPECT_EQ(h.api.start_keep(js(R"({"job_id": "jsonrpc-default", "gpu_ids": [0]})")),

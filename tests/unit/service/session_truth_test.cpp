@@ -12,14 +12,8 @@ namespace {
 
 constexpr std::uint64_t kGiB = 1ULL << 30;
 
-nlohmann::json by_id(const std::string& id) {
-  nlohmann::json params = nlohmann::json::object();
-  params["job_id"] = id;
-  return params;
-}
-
 nlohmann::json start_params(const std::string& id) {
-  nlohmann::json params = by_id(id);
+  nlohmann::json params = by_job_id(id);
   params["busy_threshold"] = -1;
   return params;
 }
@@ -31,7 +25,7 @@ TEST(SessionTruth, StatusCarriesHeldBytesAndAPhasePerGpu) {
   params["gpu_ids"] = nlohmann::json::array({0, 1});
   h.api.start_keep(params);
 
-  const nlohmann::json one = h.api.status(by_id("pair"));
+  const nlohmann::json one = h.api.status(by_job_id("pair"));
   EXPECT_EQ(one["held_bytes"], 2 * kGiB);
   ASSERT_EQ(one["gpus"].size(), 2u);
   for (int i = 0; i < 2; ++i) {
@@ -52,7 +46,7 @@ TEST(SessionTruth, RefusedReleaseIsAFailedStopAndALaterStopRetriesIt) {
   auto backend = h.fleet.backend(0);
   backend->script(0).free_error = 999;
 
-  const nlohmann::json first = h.api.stop_keep(by_id("held"));
+  const nlohmann::json first = h.api.stop_keep(by_job_id("held"));
   EXPECT_EQ(first["failed"], nlohmann::json::array({"held"}));
   EXPECT_TRUE(first["stopped"].empty());
   const std::string error = first["errors"]["held"].get<std::string>();
@@ -60,7 +54,7 @@ TEST(SessionTruth, RefusedReleaseIsAFailedStopAndALaterStopRetriesIt) {
             std::string::npos)
       << error;
 
-  const nlohmann::json status = h.api.status(by_id("held"));
+  const nlohmann::json status = h.api.status(by_job_id("held"));
   EXPECT_EQ(status["state"], "stop_failed");
   EXPECT_EQ(status["last_error"], error);
   EXPECT_EQ(status["held_bytes"], kGiB);
@@ -69,9 +63,9 @@ TEST(SessionTruth, RefusedReleaseIsAFailedStopAndALaterStopRetriesIt) {
   EXPECT_EQ(backend->allocated_bytes(), kGiB);
 
   backend->script(0).free_error = 0;
-  const nlohmann::json second = h.api.stop_keep(by_id("held"));
+  const nlohmann::json second = h.api.stop_keep(by_job_id("held"));
   EXPECT_EQ(second["stopped"], nlohmann::json::array({"held"}));
-  EXPECT_EQ(h.api.status(by_id("held"))["active"], false);
+  EXPECT_EQ(h.api.status(by_job_id("held"))["active"], false);
   EXPECT_EQ(backend->allocated_bytes(), 0u);
   EXPECT_EQ(backend->live_sessions(), 0);
 }
