@@ -1,6 +1,5 @@
-// Utilization backoff rules: the busy threshold (spec/cli.md 3.3, controllers 1.5), the
-// deprecated `--threshold` option (cli 3.6), the backoff predicate (controllers 1.9) and the
-// telemetry normalisation it depends on (controllers 4.1).
+// Utilization backoff rules: the busy threshold, the deprecated `--threshold` option, the backoff
+// predicate and the telemetry normalisation it depends on.
 #pragma once
 
 #include <nlohmann/json_fwd.hpp>
@@ -24,7 +23,7 @@ int validate_busy_threshold(long long value);
 // API layer: only a JSON integer (not a boolean, not a float such as 25.0) is accepted.
 int validate_busy_threshold_json(const nlohmann::json& value);
 
-// Outcome of classifying a `--threshold` value (spec/cli.md 3.6).
+// Outcome of classifying a `--threshold` value.
 struct LegacyThreshold {
   // Scoped so the enumerators do not clash with the `busy` and `vram` members.
   enum class Kind { busy, vram };
@@ -57,7 +56,7 @@ std::optional<std::uint64_t> normalize_memory(std::optional<long long> bytes);
 // JSON form: integers only; booleans, floats (even integral), strings and negatives are unusable.
 std::optional<std::uint64_t> normalize_memory_json(const nlohmann::json& value);
 
-// Response checking (spec/cli.md 5.6): a memory field must be null or a non-negative integer.
+// Checking a service response: a memory field must be null or a non-negative integer.
 bool is_valid_memory_field(const nlohmann::json& value);
 
 // Both fields valid and, when both are known, used <= total.
