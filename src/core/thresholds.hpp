@@ -29,15 +29,18 @@ struct LegacyThreshold {
   enum class Kind { busy, vram };
   Kind kind = Kind::busy;
   // For busy: the integer as given, saturated to INT_MIN/INT_MAX when out of int range, still to
-  // be checked with validate_busy_threshold (cli 3.10 validates the VRAM option first).
+  // be checked with validate_busy_threshold (after the VRAM option, in the root's validation
+  // order).
   int busy = 0;
-  // For vram: the original, untrimmed value that replaces `--vram`. It may still be invalid (step
-  // 5: empty, "%"), in which case VRAM validation reports it later.
+  // For vram: the original, untrimmed value that replaces `--vram`. It may still be invalid (text
+  // with no letter and nothing numeric: empty, "%"), in which case VRAM validation reports it
+  // later.
   std::string vram;
 };
 
-// Throws keepgpu::ValueError for steps 3 (the VRAM message for the trimmed text) and 4
-// ("threshold must be an integer utilization value or a VRAM size").
+// Throws keepgpu::ValueError when the trimmed text is neither an integer nor a valid size: the
+// VRAM message when it holds a letter, otherwise, when it looks numeric, "threshold must be an
+// integer utilization value or a VRAM size".
 LegacyThreshold classify_legacy_threshold(std::string_view raw);
 
 // A utilization reading is usable only when finite and within 0..100.
