@@ -35,7 +35,8 @@ struct BlockingConfig {
   std::optional<core::LegacyThreshold::Kind> legacy;
 };
 
-// spec/cli.md §3.10, root: interval -> busy threshold as given -> gpu ids -> legacy threshold ->
+// Root validation order, first failure wins: interval -> busy threshold as given -> gpu ids ->
+// legacy threshold ->
 // VRAM after legacy replacement -> busy threshold after legacy replacement.
 BlockingConfig validate(const RootArgs& args) {
   BlockingConfig config;

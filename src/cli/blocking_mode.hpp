@@ -1,5 +1,5 @@
 // Blocking mode (no subcommand): validate the root options in upstream's order, keep the selected
-// GPUs until SIGINT/SIGTERM, then release every GPU. spec/cli.md §8.
+// GPUs until SIGINT/SIGTERM, then release every GPU.
 #pragma once
 
 #include "cli/root_args.hpp"

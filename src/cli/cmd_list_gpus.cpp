@@ -1,4 +1,4 @@
-// `keep-gpu list-gpus`: the service's GPU telemetry as JSON on stdout (spec/cli.md §6.4).
+// `keep-gpu list-gpus`: the service's GPU telemetry as JSON on stdout.
 #include "cli/commands.hpp"
 #include "cli/result_checks.hpp"
 #include "cli/service_call.hpp"

@@ -1,5 +1,5 @@
-// `keep-gpu serve`: the per-user service in the foreground (spec/cli.md §6.6, design.md
-// Decisions 4, 11, 12). It listens on the Unix socket of the runtime directory and, unless
+// `keep-gpu serve`: the per-user service in the foreground (one per user).
+// It listens on the Unix socket of the runtime directory and, unless
 // --no-tcp, on TCP with the bearer token; SIGINT or SIGTERM stops accepting, releases every
 // session within the configured bounds and exits 0; a second signal exits at once. The
 // auto-started daemon is this same command with its output sent to daemon.log. Its sessions are

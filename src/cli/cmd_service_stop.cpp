@@ -1,4 +1,4 @@
-// `keep-gpu service-stop`: stop the auto-started per-user daemon (spec/cli.md §6.5). Without
+// `keep-gpu service-stop`: stop the auto-started per-user daemon. Without
 // --force it first makes sure no session is tracked, so no VRAM is dropped behind a user's back.
 // Only a daemon whose PID record verifies (pid, uid, start time, executable, command line) is
 // ever signalled.

@@ -1,5 +1,5 @@
 // `keep-gpu start`: start a keep session in the service, auto-starting the per-user daemon when
-// nothing answers (spec/cli.md §6.1, §7.6). Human lines on stdout.
+// nothing answers. Human lines on stdout.
 #include <fmt/format.h>
 
 #include "cli/commands.hpp"
@@ -60,7 +60,8 @@ struct StartParams {
   std::optional<std::string> job_id;
 };
 
-// Validation in the order of spec/cli.md §3.10 (after host and port); throws ValueError.
+// Validation after host and port, first failure wins: interval, busy threshold, gpu ids, VRAM,
+// job id. Throws ValueError.
 StartParams validated_params(const ParsedOptions& options) {
   StartParams out;
   const auto interval = core::parse_interval_text(options.optional("interval").value_or("300"));

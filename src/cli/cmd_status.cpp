@@ -1,4 +1,4 @@
-// `keep-gpu status`: one session or all of them, as JSON on stdout (spec/cli.md §6.2). With no
+// `keep-gpu status`: one session or all of them, as JSON on stdout. With no
 // service answering, the sessions a killed one left in its journal are named (exit 1).
 #include <optional>
 #include <string>

@@ -1,7 +1,7 @@
-// `keep-gpu stop`: stop one session or all of them (spec/cli.md §6.3). JSON on stdout. When the
+// `keep-gpu stop`: stop one session or all of them. JSON on stdout. When the
 // service cannot be reached at all, `--all` falls back to stopping the verified local daemon.
-// Unlike upstream, a result that reports timed-out or failed releases exits 1 (design.md
-// Decision 10): the VRAM may still be held, and scripts should notice.
+// Unlike upstream, a result that reports timed-out or failed releases exits 1:
+// the VRAM may still be held, and scripts should notice.
 #include <fmt/format.h>
 
 #include "cli/commands.hpp"
@@ -33,7 +33,7 @@ const CommandSpec& stop_spec() {
 
 namespace {
 
-// The daemon is unreachable: stop it through its PID record if it verifies (spec/cli.md §6.3).
+// The daemon is unreachable: stop it through its PID record if it verifies.
 int fallback(const ServiceTarget& target, const std::string& unreachable) {
   const auto record = runtime::read_pid_record(target.paths.pid);
   if (!record || !runtime::process_alive(record->pid)) {

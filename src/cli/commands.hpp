@@ -1,4 +1,4 @@
-// The service subcommands (spec/cli.md §2.2-2.7, §6). Each lives in its own cmd_*.cpp with its
+// The service subcommands. Each lives in its own cmd_*.cpp with its
 // option table; run_subcommand parses the options with the Click rules, answers -h/--help and
 // runs the command. Every function returns the process exit status.
 #pragma once

@@ -52,7 +52,7 @@ std::optional<bool> wait_gone(pid_t pid, milliseconds limit,
   }
 }
 
-// Stops a child we spawned but could not record: SIGTERM, 1 s, SIGKILL, 1 s (spec/cli.md §7.7).
+// Stops a child we spawned but could not record: SIGTERM, 1 s, SIGKILL, 1 s.
 void terminate_child(pid_t pid) {
   ::kill(pid, SIGTERM);
   if (wait_gone(pid, milliseconds(1000), nullptr).value_or(false)) return;

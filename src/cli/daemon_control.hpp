@@ -1,4 +1,4 @@
-// Managing the per-user daemon from the CLI (spec/cli.md §7.6-7.9 with design.md Decision 11):
+// Managing the per-user daemon from the CLI (one daemon per user, never a race between two):
 // the stop-daemon procedure for a verified PID record, and auto-start under an flock so racing
 // `start`s spawn one daemon.
 #pragma once
@@ -40,8 +40,8 @@ struct StopDaemonOptions {
   std::optional<std::pair<std::string, int>> expected_endpoint;
 };
 
-// spec/cli.md §7.8: SIGTERM, wait up to term_timeout, re-verify, SIGKILL, wait; only ever signals
-// a process whose record verifies. Returns true when the daemon is gone ("stopped").
+// The stop-daemon procedure: SIGTERM, wait up to term_timeout, re-verify, SIGKILL, wait; only ever
+// signals a process whose record verifies. Returns true when the daemon is gone ("stopped").
 bool stop_daemon(const service::runtime::Paths& paths, const StopDaemonOptions& options);
 
 struct AutoStartOptions {
@@ -52,9 +52,9 @@ struct AutoStartOptions {
   std::chrono::milliseconds probe_interval{200};
 };
 
-// spec/cli.md §7.6: returns true when this call spawned the daemon, false when a healthy service
-// was already there. A spawned daemon creates the token, so over TCP the endpoint's token is
-// (re)read here. Throws DaemonError with the message to print.
+// Makes sure a service answers: returns true when this call spawned the daemon, false when a
+// healthy service was already there. A spawned daemon creates the token, so over TCP the endpoint's
+// token is (re)read here. Throws DaemonError with the message to print.
 bool ensure_service(ServiceTarget& target, const AutoStartOptions& options);
 
 // The absolute path of the running executable (/proc/self/exe).

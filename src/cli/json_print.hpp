@@ -1,5 +1,5 @@
-// Prints JSON exactly as Python's json.dumps(obj, indent=2) does with its default ensure_ascii
-// (spec/cli.md §4.3), so the JSON commands' stdout is byte-compatible with upstream: two-space
+// Prints JSON exactly as Python's json.dumps(obj, indent=2) does with its default ensure_ascii,
+// so the JSON commands' stdout is byte-compatible with upstream: two-space
 // indentation, ", " never at line ends, "[]" and "{}" on one line, every non-ASCII or control
 // character as a lower-case \uXXXX escape (surrogate pairs above U+FFFF), floats in Python repr.
 #pragma once

@@ -1,5 +1,5 @@
 // An ordered JSON value for the service commands' output. The CLI prints the service's result
-// "passed through unchanged" (spec/cli.md §4.3): members in the order received, integers of any
+// "passed through unchanged": members in the order received, integers of any
 // magnitude digit for digit, 50.0 still a float. nlohmann::json sorts keys and turns huge integers
 // into doubles, so responses are first checked by core::parse_strict_json (strictness, UTF-8,
 // NaN) and then read again into this tree.

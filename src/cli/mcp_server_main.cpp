@@ -1,4 +1,4 @@
-// keep-gpu-mcp-server: the MCP server for AI agents (spec/service.md §1.1, §7).
+// keep-gpu-mcp-server: the MCP server for AI agents.
 //
 //   keep-gpu-mcp-server [--mode stdio|http] [--host HOST] [--port PORT]
 //
@@ -96,7 +96,7 @@ Args parse(int argc, char** argv) {
 }
 
 int run_http(const Args& args) {
-  // Host, then port, before anything binds (spec §1.2); both are usage errors here.
+  // Host, then port, before anything binds; both are usage errors here.
   try {
     core::validate_host(args.host);
     core::parse_port_text(args.port);

@@ -1,6 +1,6 @@
 // Validation of the service's method results before the CLI trusts or prints them
-// (spec/cli.md §5.6). Each check throws a response ServiceError with the spec's message and never
-// alters the result.
+// (shape, types, ranges). Each check throws a response ServiceError naming what is wrong and
+// never alters the result.
 #pragma once
 
 #include <optional>

@@ -1,4 +1,4 @@
-// Command-line parsing for the root command, with Click's rules (spec/cli.md §1.2-1.5): long
+// Command-line parsing for the root command, with Click's rules: long
 // options only (plus -h), `--opt VALUE` and `--opt=VALUE`, a value option consumes the next token
 // verbatim, the last occurrence wins, the first positional token is the subcommand and everything
 // after it belongs to the subcommand. Values stay text; the commands validate them.
@@ -34,7 +34,8 @@ struct RootArgs {
   std::optional<std::string> subcommand;
   std::vector<std::string> subcommand_args;
 
-  // Labels of the blocking options given, in the fixed order of spec/cli.md §1.5.
+  // Labels of the blocking options given, always in this order: --gpu-ids, --vram, --threshold,
+  // --busy-threshold/--util-threshold (either alias), --interval.
   std::vector<std::string> blocking_option_labels() const;
 };
 

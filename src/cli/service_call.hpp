@@ -1,4 +1,4 @@
-// The CLI side of the service protocol (spec/cli.md §5): one JSON-RPC call with strict decoding
+// The CLI side of the service protocol: one JSON-RPC call with strict decoding
 // of the body and validation of the JSON-RPC envelope, and the health check. Failures come in the
 // three classes that steer the commands (the `stop --all` fallback, `service-stop`, the `start`
 // rollback): unreachable, response error, RPC error.
@@ -32,11 +32,11 @@ class ServiceError : public std::runtime_error {
 // A response error with the given message.
 [[noreturn]] void throw_response_error(const std::string& message);
 
-// Decodes a response body (spec/cli.md §5.2-5.3): empty is {}, invalid UTF-8 and non-JSON are
+// Decodes a response body: empty is {}, invalid UTF-8 and non-JSON are
 // response errors naming `url`.
 JsonValue decode_body(const std::string& body, const std::string& url);
 
-// Checks a decoded JSON-RPC response (spec/cli.md §5.5) and returns its result object. Throws
+// Checks a decoded JSON-RPC response envelope and returns its result object. Throws
 // ServiceError (response or rpc).
 JsonValue check_envelope(const JsonValue& response, long long request_id);
 
@@ -49,7 +49,7 @@ JsonValue call_rpc(const service::client::Endpoint& endpoint, std::string_view m
 bool service_healthy(const service::client::Endpoint& endpoint,
                      std::chrono::milliseconds timeout = service::client::kDefaultTimeout);
 
-// Python's repr() of a string, for messages that quote ids (spec/cli.md conventions).
+// Python's repr() of a string, for messages that quote ids the way upstream did.
 std::string pyrepr(std::string_view utf8);
 
 }  // namespace keepgpu::cli

@@ -1,6 +1,6 @@
 // What the service subcommands share: the --host/--port options and how they pick the transport
-// (design.md Decision 12), the output helpers for the two output styles (human lines and the
-// JSON commands' objects, spec/cli.md §4), and usage errors.
+// (the Unix socket by default, TCP when --host or --port is given), the output helpers for the
+// two output styles (human lines and the JSON commands' objects), and usage errors.
 #pragma once
 
 #include <optional>
@@ -19,7 +19,7 @@ namespace keepgpu::cli {
 OptionSpec host_option(const std::string& help_suffix = "");
 OptionSpec port_option(const std::string& help_suffix = "");
 
-// Host then port (spec/cli.md §3.10), validated; throws keepgpu::ValueError with the spec text.
+// Host then port, validated in that order; throws keepgpu::ValueError with the exact message.
 struct HostPort {
   std::string host = "127.0.0.1";
   int port = 8765;

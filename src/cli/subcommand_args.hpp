@@ -1,5 +1,5 @@
 // Option parsing for the service subcommands with the same Click rules as the root
-// (spec/cli.md §1.2-1.4): long options plus -h, `--opt VALUE` and `--opt=VALUE`, a value option
+// (Click's): long options plus -h, `--opt VALUE` and `--opt=VALUE`, a value option
 // takes the next token verbatim, the last occurrence wins, aliases share one slot, flags take no
 // value, `--` ends the options, and no positional arguments. Values stay text; each command
 // validates them in its own order. Also renders each subcommand's -h/--help.

@@ -1,4 +1,4 @@
-// GPU id lists (spec/cli.md 3.4, spec/controllers.md 1.5, design Decision 7). Ids are visible
+// GPU id lists, validated the same way by the CLI, the API and the library. Ids are visible
 // ordinals in the caller's order; range checks against the device count happen where the
 // devices are known.
 #pragma once

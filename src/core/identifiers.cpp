@@ -84,7 +84,7 @@ std::string validate_job_id(std::string_view id) {
 
 bool is_valid_host(std::string_view host) {
   // IPv6 literals contain ':' and whitespace-padded values contain spaces, so neither can pass
-  // either check below; the spec's separate IPv6 and whitespace steps need no extra code.
+  // either check below, so no separate IPv6 or whitespace check is needed.
   return is_canonical_ipv4(host) || is_dns_hostname(host);
 }
 

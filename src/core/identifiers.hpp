@@ -1,5 +1,5 @@
-// Names that end up in URL paths, file names and sockets: job ids (spec/cli.md 3.7), hosts (3.8)
-// and ports (3.9). They are validated strictly because they reach paths and network calls.
+// Names that end up in URL paths, file names and sockets: job ids, hosts
+// and ports. They are validated strictly because they reach paths and network calls.
 #pragma once
 
 #include <nlohmann/json_fwd.hpp>

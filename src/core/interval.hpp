@@ -1,4 +1,5 @@
-// Keep-alive interval values (spec/cli.md 3.2, spec/controllers.md 1.5, design Decision 9). An
+// Keep-alive interval values, with one cap (the same in the CLI, the API and the tool schema)
+// that keeps a steady_clock deadline from overflowing. An
 // interval keeps its JSON kind: integers stay integers and fractional seconds stay doubles, so
 // echoes and logs print what the user gave ("5", "0.5", "1e-05").
 #pragma once
@@ -26,7 +27,7 @@ struct Interval {
   friend bool operator==(const Interval&, const Interval&) = default;
 };
 
-// The CLI token grammar of spec/cli.md 3.2: trimmed, `-?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?`,
+// The CLI token grammar: trimmed, `-?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?`,
 // integer tokens exact, others as IEEE doubles, integral doubles become integers.
 Interval parse_interval_text(std::string_view token);
 

@@ -19,7 +19,7 @@ class JsonDecodeError : public ValueError {
   using ValueError::ValueError;
 };
 
-// spec/service.md 2.1 and spec/cli.md 5.2 describe upstream, where the last occurrence wins;
+// Upstream's parsers (service and CLI) let the last occurrence of a duplicate key win;
 // boundaries that must stay byte-compatible with upstream clients pass last_wins explicitly.
 enum class DuplicateKeys {
   reject,     // an object naming the same key twice is an error (the default here)

@@ -1,5 +1,5 @@
 // Text scanning helpers shared by the value parsers (sizes, intervals, thresholds, ids). They
-// exist so every parser agrees on what "trim" and "integer token" mean (spec/cli.md 3.1).
+// exist so every parser agrees on what "trim" and "integer token" mean.
 #pragma once
 
 #include <optional>
@@ -44,7 +44,7 @@ bool is_python_space(char32_t code_point);
 // bytes are never whitespace, so they stop the trim.
 std::string_view trim_python(std::string_view text);
 
-// An integer token: optional single '-', then one or more ASCII digits (spec/cli.md 3.1).
+// An integer token: optional single '-', then one or more ASCII digits.
 struct IntegerToken {
   bool negative = false;
   std::string_view digits;  // significant digits, leading zeros removed; empty means zero

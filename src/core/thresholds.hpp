@@ -1,6 +1,5 @@
-// Utilization backoff rules: the busy threshold (spec/cli.md 3.3, controllers 1.5), the
-// deprecated `--threshold` option (cli 3.6), the backoff predicate (controllers 1.9) and the
-// telemetry normalisation it depends on (controllers 4.1).
+// Utilization backoff rules: the busy threshold, the deprecated `--threshold` option, the backoff
+// predicate and the telemetry normalisation it depends on.
 #pragma once
 
 #include <nlohmann/json_fwd.hpp>
@@ -24,21 +23,24 @@ int validate_busy_threshold(long long value);
 // API layer: only a JSON integer (not a boolean, not a float such as 25.0) is accepted.
 int validate_busy_threshold_json(const nlohmann::json& value);
 
-// Outcome of classifying a `--threshold` value (spec/cli.md 3.6).
+// Outcome of classifying a `--threshold` value.
 struct LegacyThreshold {
   // Scoped so the enumerators do not clash with the `busy` and `vram` members.
   enum class Kind { busy, vram };
   Kind kind = Kind::busy;
   // For busy: the integer as given, saturated to INT_MIN/INT_MAX when out of int range, still to
-  // be checked with validate_busy_threshold (cli 3.10 validates the VRAM option first).
+  // be checked with validate_busy_threshold (after the VRAM option, in the root's validation
+  // order).
   int busy = 0;
-  // For vram: the original, untrimmed value that replaces `--vram`. It may still be invalid (step
-  // 5: empty, "%"), in which case VRAM validation reports it later.
+  // For vram: the original, untrimmed value that replaces `--vram`. It may still be invalid (text
+  // with no letter and nothing numeric: empty, "%"), in which case VRAM validation reports it
+  // later.
   std::string vram;
 };
 
-// Throws keepgpu::ValueError for steps 3 (the VRAM message for the trimmed text) and 4
-// ("threshold must be an integer utilization value or a VRAM size").
+// Throws keepgpu::ValueError when the trimmed text is neither an integer nor a valid size: the
+// VRAM message when it holds a letter, otherwise, when it looks numeric, "threshold must be an
+// integer utilization value or a VRAM size".
 LegacyThreshold classify_legacy_threshold(std::string_view raw);
 
 // A utilization reading is usable only when finite and within 0..100.
@@ -57,7 +59,7 @@ std::optional<std::uint64_t> normalize_memory(std::optional<long long> bytes);
 // JSON form: integers only; booleans, floats (even integral), strings and negatives are unusable.
 std::optional<std::uint64_t> normalize_memory_json(const nlohmann::json& value);
 
-// Response checking (spec/cli.md 5.6): a memory field must be null or a non-negative integer.
+// Checking a service response: a memory field must be null or a non-negative integer.
 bool is_valid_memory_field(const nlohmann::json& value);
 
 // Both fields valid and, when both are known, used <= total.

@@ -1,5 +1,5 @@
-// Unicode character classes needed by the deprecated `--threshold` classification (spec/cli.md
-// 3.6), which decides its error message by whether the text holds letters or digits as Python's
+// Unicode character classes needed by the deprecated `--threshold` classification,
+// which decides its error message by whether the text holds letters or digits as Python's
 // str.isalpha() / str.isdigit() see them.
 #pragma once
 

@@ -21,8 +21,8 @@ struct Unit {
   std::uint64_t bytes;
 };
 
-// Upper-case last letter = bytes, lower-case `b` = bits. `B`, `TB`, `TIB`, `Tb`, `TIb` are the
-// Decision 8 extension to upstream's table.
+// Upper-case last letter = bytes, lower-case `b` = bits. `B`, `TB`, `TIB`, `Tb`, `TIb` are our
+// compatible extension to upstream's table.
 constexpr std::array<Unit, 17> kUnits = {{
     {"B", 1ULL},
     {"KB", 1000ULL},
@@ -109,7 +109,7 @@ std::uint64_t fraction_times(std::string_view digits, std::uint64_t factor, bool
   return carry;
 }
 
-// JSON type names for the type error; upstream printed Python class reprs (Decision 1 drops them).
+// JSON type names for the type error; upstream printed Python class reprs (not kept).
 const char* json_kind(const nlohmann::json& value) {
   if (value.is_boolean()) return "boolean";
   if (value.is_number_float()) return "float";

@@ -1,4 +1,4 @@
-// VRAM size grammar (spec/cli.md 3.5, spec/controllers.md 1.4, design Decision 8): a decimal
+// VRAM size grammar (upstream's, plus the units B, TB and TiB as a compatible extension): a decimal
 // number with an optional byte or bit unit, evaluated exactly and capped at 1 PiB. The keepers
 // hold float32 elements, so callers mostly want the element count (bytes / 4).
 #pragma once
@@ -14,7 +14,7 @@ namespace keepgpu::core {
 inline constexpr std::uint64_t kMaxVramBytes = 1ULL << 50;
 
 // Parses text such as "1GiB", " 512 MB ", ".5KB" or "1073741824" and returns the exact byte count
-// floored to an integer. Throws keepgpu::ValueError with the spec's messages (invalid format,
+// floored to an integer. Throws keepgpu::ValueError with upstream's messages (invalid format,
 // unknown unit, over 1 PiB). Inputs of any length are handled without overflow.
 std::uint64_t parse_vram_bytes(std::string_view text);
 

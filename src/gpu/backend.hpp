@@ -93,7 +93,7 @@ class Telemetry {
   // Utilization percent of visible ordinal, untruncated, or nullopt when unavailable (library
   // missing, mapping ambiguous, query failed, value out of 0..100). Never throws.
   virtual std::optional<double> utilization(int visible_ordinal) = 0;
-  // The device listing (spec/controllers.md §4.5). Throws DeviceEnumerationUnavailableError only.
+  // The device listing. Throws DeviceEnumerationUnavailableError only.
   virtual std::vector<GpuInfo> list_gpus() = 0;
 };
 

@@ -1,4 +1,4 @@
-// A vendor library opened at run time (design.md Principle 1: no GPU SDK at build time). The
+// A vendor library opened at run time (no GPU SDK at build time). The
 // library is found through the normal loader search by soname, unless an environment variable
 // names another file or soname to load instead (KEEP_GPU_LIBCUDA, KEEP_GPU_LIBNVML), which is how
 // tests point the product code at the fake vendor libraries.

@@ -1,4 +1,4 @@
-// Telemetry normalisation (spec/controllers.md §4.1), shared by the monitors and the listing:
+// Telemetry normalisation, shared by the monitors and the listing:
 // values a driver reports that cannot be right become "unknown" instead of misleading numbers.
 #pragma once
 

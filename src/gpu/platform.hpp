@@ -1,4 +1,5 @@
-// Which computing platform this process drives (spec/controllers.md §6), and the backend for it.
+// Which computing platform this process drives (KEEP_GPU_PLATFORM or detection), and the backend
+// for it.
 #pragma once
 
 #include <memory>

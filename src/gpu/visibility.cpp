@@ -14,7 +14,7 @@ namespace {
 
 using Outcome = MonitorLookup::Outcome;
 
-// Numeric tokens longer than this are rejected rather than parsed (§5.1 step 5).
+// Numeric tokens with more significant digits than this are rejected rather than parsed.
 constexpr std::size_t kMaxSignificantDigits = 19;
 
 std::shared_ptr<spdlog::logger> monitor_log() {
@@ -121,8 +121,8 @@ CudaVisibleMask invalid_mask() {
   return mask;
 }
 
-// A device's identity for the alias check (§5.2 step 6): its NVML index when known, otherwise
-// the handle value itself.
+// A device's identity for the alias check (two tokens naming one device): its NVML index when
+// known, otherwise the handle value itself.
 using Identity = std::pair<bool, std::uintptr_t>;
 
 struct UuidLookup {
@@ -138,8 +138,8 @@ UuidLookup failed(int status, bool pass_uninitialized, DeviceDirectory& nvml) {
   return {uninit ? Outcome::uninitialized : Outcome::unavailable, nullptr, nvml.describe(status)};
 }
 
-// §5.3: the direct UUID lookup, then (after any NVML failure) a unique case-insensitive prefix
-// match over every device's UUID.
+// UUID tokens: the direct UUID lookup, then (after any NVML failure) a unique case-insensitive
+// prefix match over every device's UUID.
 UuidLookup lookup_uuid(const MaskToken& token, DeviceDirectory& nvml, bool pass_uninitialized) {
   if (!nvml.has_handle_by_uuid()) return {};
   DeviceHandle handle = nullptr;
@@ -165,7 +165,7 @@ UuidLookup lookup_uuid(const MaskToken& token, DeviceDirectory& nvml, bool pass_
     }
     if (lower_ascii(uuid).starts_with(token.key)) matches.push_back(candidate);
   }
-  // Zero or several matches: never guess (§5.6).
+  // Zero or several matches: never guess.
   if (matches.size() != 1) return {};
   return {Outcome::found, matches.front(), {}};
 }
@@ -193,7 +193,7 @@ CudaVisibleMask parse_cuda_visible_devices(std::optional<std::string_view> value
   const std::string_view whole = trim(*value);
   if (whole.empty() || whole == "-1") return mask;  // hides every device, validly
 
-  // Split and trim; "-1" ends the list before any validity check (§5.1 step 3).
+  // Split and trim; "-1" ends the list before any validity check.
   std::vector<std::string_view> raw;
   std::string_view rest = *value;
   while (true) {

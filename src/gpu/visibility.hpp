@@ -1,5 +1,5 @@
 // CUDA_VISIBLE_DEVICES and the mapping from a visible ordinal to an NVML device
-// (spec/controllers.md §5.1-§5.3, §5.6 and the listing variant of §4.5.1). The mapping never
+// (the monitor's lookup and the listing's variant of it). The mapping never
 // guesses: a malformed, duplicated, out-of-range, ambiguous or aliased mask yields "no device".
 // The NVML side is reached through DeviceDirectory so the rules can be tested with an in-process
 // double as well as against the fake NVML library.
@@ -33,7 +33,7 @@ struct CudaVisibleMask {
   bool has_index_tokens() const noexcept;
 };
 
-// Parses a CUDA_VISIBLE_DEVICES value (std::nullopt = unset) per §5.1.
+// Parses a CUDA_VISIBLE_DEVICES value (std::nullopt = unset).
 CudaVisibleMask parse_cuda_visible_devices(std::optional<std::string_view> value);
 // Parses the variable as it is in the environment right now (read on every call).
 CudaVisibleMask cuda_visible_mask();
@@ -60,8 +60,8 @@ class DeviceDirectory {
   virtual std::string describe(int status) = 0;
 };
 
-// Result of the monitor's lookup (§5.2). `uninitialized` means NVML answered "uninitialised"
-// somewhere inside the lookup; the caller re-initialises NVML and tries once more (§4.2).
+// Result of the monitor's lookup. `uninitialized` means NVML answered "uninitialised"
+// somewhere inside the lookup; the caller re-initialises NVML and tries once more.
 struct MonitorLookup {
   enum class Outcome { found, unavailable, uninitialized };
   Outcome outcome = Outcome::unavailable;
@@ -69,7 +69,7 @@ struct MonitorLookup {
   std::string detail;  // the NVML error text, when an NVML call failed
 };
 
-// Visible ordinal -> NVML handle for the utilization monitor (§5.2, §5.3). Every token of the
+// Visible ordinal -> NVML handle for the utilization monitor. Every token of the
 // mask is resolved and checked for aliases on every call; nothing is cached.
 MonitorLookup resolve_monitor_handle(const CudaVisibleMask& mask, int visible_ordinal,
                                      DeviceDirectory& nvml);
@@ -79,7 +79,7 @@ struct ResolvedDevice {
   std::optional<unsigned> physical_id;  // NVML index, when known
 };
 
-// The listing variant (§4.5.1): UUID tokens first, then numeric tokens; any unresolved token or
+// The listing variant: UUID tokens first, then numeric tokens; any unresolved token or
 // repeated physical id fails the whole resolution (std::nullopt). The result is in visible order.
 std::optional<std::vector<ResolvedDevice>> resolve_listing_handles(
     const std::vector<MaskToken>& tokens, DeviceDirectory& nvml);

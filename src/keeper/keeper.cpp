@@ -32,14 +32,14 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-// Upstream's ROCm controller logs under its own module name (spec/controllers.md §2.8).
+// Upstream's ROCm controller logs under its own module name.
 const std::shared_ptr<spdlog::logger>& logger_for(const std::string& label) {
   static const auto cuda = log::get("keep_gpu.single_gpu_controller.cuda_gpu_controller");
   static const auto rocm = log::get("keep_gpu.single_gpu_controller.rocm_gpu_controller");
   return label == "ROCm" ? rocm : cuda;
 }
 
-// "keep thread", or "ROCm keep thread" in the ROCm controller's lifecycle messages (§2.2, §2.6).
+// "keep thread", or "ROCm keep thread" in the ROCm controller's start and release messages.
 std::string keep_thread_words(const std::string& label) {
   return label == "ROCm" ? "ROCm keep thread" : "keep thread";
 }

@@ -3,7 +3,6 @@
 // unless the GPU is busy. keep() returns once the worker reaches its first confirmation point
 // (allocated, deferred, or retrying a short allocation); release() stops it and waits a bounded
 // time. The worker frees the buffer and the device context on every exit path.
-// Contract: spec/controllers.md §2.
 #pragma once
 
 #include <chrono>

@@ -1,7 +1,7 @@
 // KeeperGroup: one Keeper per selected GPU (upstream's GlobalGPUController). Inputs are validated
 // before the platform is probed; children start one after another and a failure rolls back the
 // ones this call started; release stops every child concurrently and aggregates the errors in
-// controller order. Contract: spec/controllers.md §3.
+// controller order.
 #pragma once
 
 #include <cstdint>

@@ -13,7 +13,7 @@
 namespace keepgpu {
 namespace {
 
-// controllers.md §1.5: validate_visible_rank.
+// validate_visible_rank: a rank must be a visible ordinal below the device count.
 void validate_visible_rank(int rank, int count) {
   if (count < 0) throw ValueError("visible device count must be a non-negative integer");
   if (count == 0) {

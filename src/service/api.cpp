@@ -48,7 +48,8 @@ RestReply typed_error(int status, const std::string& message, const std::string&
   return reply;
 }
 
-// How a failed start or listing surfaces on the REST create path (spec §8.5.3 steps 4-5).
+// How a failed start or listing surfaces on the REST create path: unavailable is 503
+// (SessionStartupUnavailable), bad input 400 "Bad request: ...", anything else 500.
 RestReply create_failure(const ApiError& error) {
   switch (error.code()) {
     case kInvalidParams:
@@ -155,7 +156,7 @@ RestReply Api::rest_create_session(const nlohmann::json& body) {
       return bad_request(fmt::format("job_id {} already exists", *request.job_id));
     }
 
-    // Explicit ids must be ones the listing advertises (spec §8.5.3 step 4).
+    // Explicit ids must be ones the listing advertises (REST only; JSON-RPC checks the count).
     if (request.options.gpu_ids) {
       nlohmann::json payload = nlohmann::json::object();
       try {

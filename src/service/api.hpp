@@ -1,5 +1,5 @@
 // Api: the four operations (start_keep, stop_keep, status, list_gpus) with upstream's params,
-// defaults, validation order, messages and result shapes (spec/service.md §5). Every transport
+// defaults, validation order, messages and result shapes. Every transport
 // (JSON-RPC over HTTP and stdio, REST, MCP tools) calls these; none validates on its own.
 #pragma once
 
@@ -16,7 +16,7 @@
 
 namespace keepgpu::service {
 
-// Produces the GPU listing (spec §9); throws DeviceEnumerationUnavailableError when the device
+// Produces the GPU listing; throws DeviceEnumerationUnavailableError when the device
 // count cannot be read. The default uses the platform backend's telemetry and returns [] on a
 // machine without a GPU platform.
 using GpuLister = std::function<std::vector<gpu::GpuInfo>()>;
@@ -33,7 +33,7 @@ class Api {
   Api(SessionManager& sessions, GpuLister lister = default_gpu_lister());
 
   // Direct methods. `params` is the JSON-RPC params object (already checked to be an object).
-  // Throw ApiError with the spec's code and message.
+  // Throw ApiError with the documented code and message.
   nlohmann::json start_keep(const nlohmann::json& params);
   nlohmann::json stop_keep(const nlohmann::json& params);
   nlohmann::json status(const nlohmann::json& params);
@@ -43,14 +43,14 @@ class Api {
   bool has_method(std::string_view method) const;
   nlohmann::json call(std::string_view method, const nlohmann::json& params);
 
-  // REST facade (spec §8.5): POST /api/sessions with its own validation and listing check.
+  // REST facade: POST /api/sessions with its own validation and listing check.
   RestReply rest_create_session(const nlohmann::json& body);
   RestReply rest_list_gpus();
 
   SessionManager& sessions() { return sessions_; }
 
  private:
-  // The listing as checked §9.1 records; ApiError -32000 (type
+  // The listing as checked list_gpus records; ApiError -32000 (type
   // "DeviceEnumerationUnavailableError") when the devices cannot be enumerated, -32603 when the
   // lister fails otherwise or returns a malformed listing.
   nlohmann::json gpu_records();

@@ -17,7 +17,7 @@ namespace {
 
 constexpr const char* kJobIdMessage = "job_id must be a URL-path-safe non-empty string";
 
-// The defaults of §5.1, as status echoes them when the caller omitted the field.
+// The start_keep defaults, as status echoes them when the caller omitted the field.
 constexpr int kDefaultInterval = 300;
 constexpr const char* kDefaultVram = "1GiB";
 

@@ -1,5 +1,5 @@
-// Parameter rules of the direct methods (spec/service.md §5.0, §5.1 steps 1-5, §5.6) and the
-// mapping from engine exceptions to API errors (§5.0, §5.1 step 7). JSON-RPC, MCP tools and the
+// Parameter rules of the direct methods and the mapping from engine exceptions to API errors
+// (-32602 bad input, -32000 startup unavailable, -32603 anything else). JSON-RPC, MCP tools and the
 // REST facade all go through these, so every transport reports the same texts.
 #pragma once
 
@@ -30,9 +30,9 @@ std::vector<std::string> unknown_names(const nlohmann::json& object,
 void check_param_names(std::string_view method, const nlohmann::json& params,
                        std::span<const std::string_view> allowed);
 
-// §5.1 steps 1-5 in order (gpu_ids, interval, busy_threshold, vram, job_id), first failure wins as
-// ApiError(-32602). Fills the group options and the params echo, which keeps the caller's JSON
-// values (an integer interval stays an integer, a vram string is not trimmed).
+// The start_keep parameter checks in order (gpu_ids, interval, busy_threshold, vram, job_id), first
+// failure wins as ApiError(-32602). Fills the group options and the params echo, which keeps the
+// caller's JSON values (an integer interval stays an integer, a vram string is not trimmed).
 StartRequest validate_start_params(const nlohmann::json& params);
 
 // The `job_id` of stop_keep/status: absent or null -> nullopt (all sessions); otherwise it must

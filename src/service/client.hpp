@@ -1,7 +1,7 @@
 // A small synchronous HTTP/1.1 client (Boost.Beast) for the CLI's talk with the daemon: over the
-// per-user Unix socket by default, over TCP when a host and port are given (design.md Decision
-// 12). It connects directly (no proxy), bounds connect, write and read with one timeout each, and
-// reports failures in the two classes the CLI's control flow depends on (spec/cli.md §5.3):
+// per-user Unix socket by default, over TCP when a host and port are given. It
+// connects directly (no proxy), bounds connect, write and read with one timeout each, and
+// reports failures in the two classes the CLI's control flow depends on:
 // unreachable (nothing usable came back) and protocol errors (something came back that is not
 // HTTP). Decoding and checking the JSON is the caller's job.
 #pragma once

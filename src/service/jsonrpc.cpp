@@ -29,7 +29,8 @@ bool is_integer_literal(std::string_view text) {
 }
 
 // The id as it goes back on the wire. The decoder saturates integers beyond 64 bits, so integer
-// ids are taken from the request text when it is at hand (spec §3 step 2: any magnitude).
+// ids are taken from the request text when it is at hand (integer ids of any magnitude are echoed
+// exactly).
 std::string echoed_id_text(const nlohmann::json& id, std::string_view raw_message) {
   if (id.is_string()) return pyjson::quote(id.get_ref<const std::string&>());
   if (!raw_message.empty()) {
@@ -123,8 +124,8 @@ std::optional<Response> Dispatcher::process(const nlohmann::json& message,
                                     : nlohmann::json::object();
 
   if (!has_id) {
-    // Decision 2: no id means a notification. It still runs (JSON-RPC 2.0 §4.1), but nothing is
-    // sent back, not even an error. notifications/* params are not validated (spec §3 step 5).
+    // No id means a notification. It still runs, as JSON-RPC 2.0 says, but nothing is sent back,
+    // not even an error. notifications/* params are not validated.
     if (notification_name && !has_method(method)) return std::nullopt;
     if (!notification_name && !params_ok) return std::nullopt;
     try {
@@ -192,7 +193,7 @@ std::optional<std::string> Dispatcher::handle_text(std::string_view text) const 
   nlohmann::json message;
   try {
     core::StrictJsonOptions options;
-    options.duplicate_keys = core::DuplicateKeys::last_wins;  // spec §2.1
+    options.duplicate_keys = core::DuplicateKeys::last_wins;  // as upstream parses
     message = core::parse_strict_json(text, options);
   } catch (const std::exception& error) {
     return error_text(kParseError, error.what());

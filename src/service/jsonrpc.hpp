@@ -1,5 +1,5 @@
 // JSON-RPC 2.0 processing shared by every transport (stdio lines, HTTP POST /rpc and POST /, and
-// later MCP): spec/service.md §3 with design.md Decision 2 (a request without "id" is a
+// later MCP), JSON-RPC 2.0 done right (a request without "id" is a
 // notification and gets no response; a batch gets an array of responses). Transports hand over
 // text or a decoded value and send back whatever text comes out; no lifecycle logic lives here.
 #pragma once
@@ -23,7 +23,7 @@ namespace keepgpu::service::jsonrpc {
 inline constexpr std::size_t kMaxBatchSize = 1000;
 
 // A method body: gets the params object (absent params arrive as {}), returns the result.
-// Throws ApiError for the spec's error codes; any other exception becomes -32603 with its text.
+// Throws ApiError for the documented error codes; any other exception becomes -32603 with its text.
 using Handler = std::function<nlohmann::json(const nlohmann::json& params)>;
 
 // One response object before serialisation.
@@ -61,7 +61,8 @@ class Dispatcher {
   std::optional<std::string> handle_value(const nlohmann::json& message,
                                           std::string_view raw_text = {}) const;
 
-  // One message of a batch or a single message (the §3 steps). nullopt for notifications.
+  // One message of a batch or a single message (object, id, method, version, notification,
+  // params, dispatch, in that order). nullopt for notifications.
   std::optional<Response> process(const nlohmann::json& message,
                                   std::string_view raw_text = {}) const;
 

@@ -1,4 +1,4 @@
-// JSON text the way upstream's Python service reads and writes it (spec/service.md §2, §8.4):
+// JSON text the way upstream's Python service reads and writes it:
 // json.dumps-style output (ASCII-only escapes, Python float spelling, either separator style),
 // the UTF-8 decoder's error texts, and a look at the raw text of a member so values the decoder
 // had to clamp (integer ids beyond 64 bits) can be echoed exactly.

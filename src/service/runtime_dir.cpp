@@ -316,7 +316,7 @@ std::optional<ProcessIdentity> probe_process(pid_t pid) {
 // --- PID record ---------------------------------------------------------------------------------
 
 std::string to_json(const PidRecord& record) {
-  // Keys in sorted order with Python's default separators (spec/cli.md §7.3).
+  // Keys in sorted order with Python's default separators, as upstream wrote it.
   auto str = [](const std::string& s) { return nlohmann::json(s).dump(-1, ' ', true); };
   std::vector<std::string> members;
   if (record.argv) {

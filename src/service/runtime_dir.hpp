@@ -1,7 +1,9 @@
-// The per-user runtime directory of the daemon (design.md Decision 11): where it is, who may use
+// The per-user runtime directory of the daemon ($XDG_RUNTIME_DIR/keep-gpu, else ~/.keepgpu, mode
+// 0700): where it is, who may use
 // it, and the files in it: the Unix socket, the bearer token, the PID record of an auto-started
 // daemon, its log and the auto-start lock. Also the process identity probes that decide whether a
-// PID record still names our daemon (spec/cli.md §7.3-7.5), so a recycled pid is never signalled.
+// PID record still names our daemon (uid, start time and executable all match), so a recycled pid
+// is never signalled.
 #pragma once
 
 #include <sys/types.h>
@@ -101,7 +103,7 @@ struct PidRecord {
 std::string to_json(const PidRecord& record);
 
 // The record in `path`, or nullopt when the file is absent, unreadable, not strict JSON, not an
-// object or without a positive integer pid (such a file is left in place, spec/cli.md §7.3).
+// object or without a positive integer pid (such a file is left in place).
 std::optional<PidRecord> read_pid_record(const std::filesystem::path& path);
 
 // Writes atomically (temporary file and rename), mode 0600. Throws std::system_error.

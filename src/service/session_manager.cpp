@@ -84,7 +84,7 @@ struct Reservation {
 // result is applied exactly once whether or not anyone is still waiting for it.
 struct ReleaseTask {
   bool done = false;
-  bool waiter_gave_up = false;  // the result is "late" (§6.8)
+  bool waiter_gave_up = false;  // the result is "late": it arrives after the caller timed out
   bool pending_stop = false;    // nobody ever waited: a session registered from a pending stop
   bool quiet = false;           // shutdown: no informational logs
   std::optional<std::string> error;
@@ -488,7 +488,7 @@ void SessionManager::Core::run_release(const std::shared_ptr<Session>& session,
 
 std::vector<TargetOutcome> SessionManager::Core::release_all(
     const std::vector<std::shared_ptr<Session>>& targets, bool quiet) {
-  // Every release runs on its own thread at once (parallel, §6.6 step 5); the caller waits for
+  // Every release runs on its own thread at once (in parallel); the caller waits for
   // all of them against one deadline, which is each release's own timeout.
   std::vector<std::shared_ptr<ReleaseTask>> tasks;
   tasks.reserve(targets.size());

@@ -1,11 +1,11 @@
-// SessionManager: the registry of keep sessions (spec/service.md §6). Each session owns one
+// SessionManager: the registry of keep sessions. Each session owns one
 // KeeperGroup. Start reservations, the states starting/active/stopping/runtime_failed/stop_failed,
 // stop-one and stop-all with upstream's snapshot and timeout semantics, late release results and
 // shutdown. One lock guards the registry; no keeper call is made while holding it. Transports
 // never hold lifecycle logic: they call Api, which calls this.
 //
 // Every keeper call that can block (building and starting a group, releasing it) runs on a
-// background thread and the caller waits a bounded time (design.md Decision 5), so no request is
+// background thread and the caller waits a bounded time, so no request is
 // ever stuck behind a hung driver. Late results are applied only to the very object they belong
 // to (generation numbers, not job ids, identify reservations and sessions).
 #pragma once
@@ -41,8 +41,8 @@ struct SessionTimeouts {
   std::chrono::milliseconds startup_stop_wait{10000};
   // How long a stop waits for a release before reporting timed_out (upstream RELEASE_TIMEOUT).
   std::chrono::milliseconds release_timeout{10000};
-  // How long start_keep waits for the group to be built and started (upstream has none; design.md
-  // Decision 5). On expiry the start fails with -32603, the id is free again at once, and the
+  // How long start_keep waits for the group to be built and started (upstream has
+  // none). On expiry the start fails with -32603, the id is free again at once, and the
   // group is released in the background when its start finally returns.
   std::chrono::milliseconds start_timeout{60000};
 };
@@ -68,7 +68,7 @@ struct StopResult {
   std::vector<std::pair<std::string, std::string>> errors;  // id -> message, in `failed` order
   std::optional<std::string> message;
   // {"stopped", "timed_out", "failed", "errors", "message"?}. nlohmann::json objects sort their
-  // keys, so the order on the wire is alphabetical; clients compare parsed JSON (spec §2.2).
+  // keys, so the order on the wire is alphabetical; clients compare parsed JSON.
   nlohmann::json to_json() const;
 };
 
@@ -81,8 +81,8 @@ class SessionManager {
   SessionManager& operator=(const SessionManager&) = delete;
 
   // Reserves the id (ApiError -32602 "job_id <id> already exists"), builds and starts the group
-  // on a background thread, registers the session. Returns the job id. Errors map per spec §5.1
-  // step 7 (ApiError -32602 / -32000 / -32603); a start that outlives start_timeout is -32603.
+  // on a background thread, registers the session. Returns the job id. Errors map to
+  // (ApiError -32602 / -32000 / -32603); a start that outlives start_timeout is -32603.
   std::string start(StartRequest request);
   StopResult stop(const std::string& job_id);
   StopResult stop_all();

@@ -35,7 +35,7 @@ class TelemetryHistory {
  public:
   explicit TelemetryHistory(std::chrono::seconds window);
 
-  // One sample per GPU record of a list_gpus listing (spec §9.1: visible_id or id, name,
+  // One sample per GPU record of a list_gpus listing (visible_id or id, name,
   // memory_total, memory_used, utilization, power_watts); `held` maps visible ordinals to bytes
   // held by keep-gpu. Samples older than the window are dropped, and so are GPUs that no listing
   // has shown for a whole window.

@@ -1,6 +1,5 @@
-"""keep-gpu in blocking mode against the fake driver libraries (spec/cli.md §11 C and the core
-issue's black-box list): exact bytes held, batches launched, backoff, signals, rollback, retry,
-visibility masks, missing driver or GPU."""
+"""keep-gpu in blocking mode against the fake driver libraries: exact bytes held, batches
+launched, backoff, signals, rollback, retry, visibility masks, missing driver or GPU."""
 
 import json
 import signal

@@ -1,4 +1,4 @@
-"""Command line, help and validation of blocking mode (spec/cli.md §11 A, B, C). Everything here
+"""Command line, help and validation of blocking mode. Everything here
 fails before any device access, so no fake GPU is needed unless stated."""
 
 import json

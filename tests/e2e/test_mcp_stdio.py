@@ -1,6 +1,5 @@
-"""keep-gpu-mcp-server over stdio as an agent runs it (spec/service.md §12 A, B, D; design.md
-Decisions 2-4): only protocol lines on stdout, framing rules, MCP lifecycle, and sessions
-released at end of input."""
+"""keep-gpu-mcp-server over stdio as an agent runs it: only protocol lines on stdout, framing
+rules, MCP lifecycle, and sessions released at end of input."""
 
 import json
 import signal

@@ -1,8 +1,7 @@
 """keep-gpu against the fake AMD stack (fake libamdhip64, libhiprtc and librocm_smi64; no NVIDIA
 libraries) with KEEP_GPU_PLATFORM unset: platform detection, exact bytes held, hiprtc kernels and
 the kernel-free fallback, backoff on ROCm SMI busy percent, signals, ROCm masks, rollback, the
-service and list-gpus (spec/controllers.md §1.7, §2.8, §4.3, §4.5.2, §5.5, §6; checklist §9.5 and
-the ROCm parts of §9.7-9.9). One test runs Debian's real ROCm SMI library on this GPU-less
+service and list-gpus. One test runs Debian's real ROCm SMI library on this GPU-less
 machine."""
 
 from __future__ import annotations
@@ -72,7 +71,7 @@ def test_holds_exact_bytes_with_hiprtc_kernels_and_releases_on_sigint(keep_gpu_b
     st = f.state()
     for i in (0, 2):
         assert dev_state(st, i)["allocated_bytes"] == 0 and dev_state(st, i)["frees"] == 1
-    # One rsmi_init for every keeper and query, returned once at the end (spec §8 item 6).
+    # One rsmi_init for every keeper and query, returned once at the end.
     assert st["rsmi"]["calls"] == ["init", "shutdown"] and st["rsmi"]["init_refcount"] == 0
     assert "Detected computing platform: rocm" in r.log
     assert "keep_gpu.single_gpu_controller.rocm_gpu_controller" in r.log

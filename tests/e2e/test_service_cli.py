@@ -1,5 +1,5 @@
 """The service commands against a real keep-gpu daemon on the fake driver libraries
-(spec/cli.md §6-7 and §11 D-I, design.md Decisions 4, 10, 11, 12): auto-start under a lock,
+(one daemon per user): auto-start under a lock,
 JSON on stdout, stop/service-stop, serve and its signals, PID records, and what another user can
 and cannot reach. Every test gets its own HOME and XDG_RUNTIME_DIR and stops every daemon it
 started."""

@@ -93,7 +93,7 @@ std::string CudaApi::describe(CUresult status, std::string_view call) const {
 GpuError CudaApi::error(CUresult status, std::string_view call) const {
   std::string message = describe(status, call);
   const bool oom = status == kErrorOutOfMemory;
-  // Callers recognise OOM by this text (spec/controllers.md §2.3); keep it even if a driver words
+  // Callers recognise OOM by this text; keep it even if a driver words
   // the description differently.
   if (oom && !mentions_out_of_memory(message)) message = "out of memory: " + message;
   return GpuError(message, status, oom);

@@ -14,7 +14,7 @@ class CudaSession final : public DeviceSession {
  public:
   // Work in flight is bounded in chunks of this many launches: after each chunk an event is
   // recorded, and at most two chunks may be outstanding, so a stop request waits for at most
-  // about two chunks of kernels instead of a whole queued batch (spec/controllers.md §8.3).
+  // about two chunks of kernels instead of a whole queued batch.
   static constexpr unsigned kLaunchesPerChunk = 16;
 
   // Retains the primary context of `visible_ordinal`, makes it current on the calling thread and

@@ -1,6 +1,6 @@
 // Context-free questions about the visible CUDA devices: how many there are, whether an ordinal
 // names a device, and its name and size. Counting and listing must not create contexts, because
-// each costs hundreds of MiB of VRAM on a real GPU (spec/controllers.md §4.5.1), so nothing here
+// each costs hundreds of MiB of VRAM on a real GPU, so nothing here
 // retains one.
 #pragma once
 

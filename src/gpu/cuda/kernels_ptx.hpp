@@ -1,5 +1,5 @@
-// The keep-alive kernels, shipped as PTX text and JIT-compiled by the driver (design.md
-// Principle 1). PTX ISA 6.4 for sm_50 is accepted by every driver from CUDA 10.1 on, so one
+// The keep-alive kernels, shipped as PTX text and JIT-compiled by the driver (no GPU
+// SDK at build time). PTX ISA 6.4 for sm_50 is accepted by every driver from CUDA 10.1 on, so one
 // binary runs on old and new GPUs alike.
 #pragma once
 

@@ -92,7 +92,7 @@ GpuInfo nvml_record(const NvmlApi& api, int ordinal, const ResolvedDevice& resol
   return info;
 }
 
-// §4.5.1. Throws on NVML failures (the caller logs them and may fall back), and
+// The NVML query. Throws on NVML failures (the caller logs them and may fall back), and
 // DeviceEnumerationUnavailableError when the driver cannot count its devices.
 NvmlOutcome nvml_query(const CudaVisibleMask& mask, const NvmlLoader& nvml_loader,
                        const cuda::CudaLoader& cuda_loader) {
@@ -132,7 +132,8 @@ NvmlOutcome nvml_query(const CudaVisibleMask& mask, const NvmlLoader& nvml_loade
     resolved = resolve_listing_handles(tokens, directory);
     if (!resolved) return closed();
   }
-  // The only ambiguity that still lets the driver list the devices (§5.6).
+  // The only ambiguity that still lets the driver list the devices: a count mismatch with an
+  // otherwise valid mask.
   if (tokens.size() != static_cast<std::size_t>(*runtime_count)) return {{}, true};
 
   for (int ordinal = 0; ordinal < *runtime_count; ++ordinal) {
@@ -155,7 +156,7 @@ NvmlOutcome nvml_query(const CudaVisibleMask& mask, const NvmlLoader& nvml_loade
   return outcome;
 }
 
-// §4.5.3, context-free: the driver's devices with name and total memory only.
+// The driver-only fallback, context-free: the driver's devices with name and total memory only.
 std::vector<GpuInfo> runtime_listing(const cuda::CudaLoader& cuda_loader) {
   const auto lg = info_log();
   cuda::DeviceQuery driver(cuda_loader);

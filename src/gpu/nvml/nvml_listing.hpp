@@ -1,5 +1,5 @@
-// The CUDA-platform device listing (spec/controllers.md §4.5): the NVML query (§4.5.1), then,
-// where the fail-closed rules allow, the driver-only fallback (§4.5.3).
+// The CUDA-platform device listing: the NVML query, then, where the fail-closed rules allow, the
+// driver-only fallback.
 //
 // Deliberate differences from upstream, which used PyTorch: the compute-runtime side uses the
 // CUDA driver API without creating contexts. "Selecting" a device becomes cuDeviceGet, there is

@@ -1,5 +1,5 @@
 // NVML's (reference-counted) init held by one long-lived owner, the utilization monitor
-// (spec/controllers.md §4.2). NVML is initialised lazily on first use, under a lock with
+// of the CUDA platform. NVML is initialised lazily on first use, under a lock with
 // double-checked initialisation, and shut down exactly once: when the owner is destroyed or, for
 // an owner still alive then, when the process exits.
 #pragma once

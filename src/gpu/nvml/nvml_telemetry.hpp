@@ -1,5 +1,5 @@
-// Telemetry for the CUDA platform: utilization from NVML by visible ordinal (spec/controllers.md
-// §4.2, §5.2) and the device listing (§4.5 with §4.5.1 and the runtime fallback §4.5.3).
+// Telemetry for the CUDA platform: utilization from NVML by visible ordinal and the device listing
+// (NVML records, or the driver-only fallback).
 // Create one per backend; each instance holds its own NVML init reference (see NvmlSession).
 #pragma once
 
@@ -22,7 +22,7 @@ class NvmlTelemetry final : public Telemetry {
   // CUDA_VISIBLE_DEVICES and resolves every token on every call. Never throws.
   std::optional<double> utilization(int visible_ordinal) override;
   // NVML records when the mapping is unambiguous, else the driver's own listing where the
-  // fail-closed rules (§5.6) allow it. Creates no CUDA context. Throws
+  // fail-closed rules allow it. Creates no CUDA context. Throws
   // DeviceEnumerationUnavailableError only.
   std::vector<GpuInfo> list_gpus() override;
 

@@ -91,7 +91,7 @@ std::string HipApi::describe(hipError_t status, std::string_view call) const {
 GpuError HipApi::error(hipError_t status, std::string_view call) const {
   std::string message = describe(status, call);
   const bool oom = is_out_of_memory(status);
-  // Callers recognise OOM by this text (spec/controllers.md §2.3), whatever the runtime's wording.
+  // Callers recognise OOM by this text, whatever the runtime's wording.
   if (oom && !mentions_out_of_memory(message)) message = "out of memory: " + message;
   return GpuError(message, status, oom);
 }

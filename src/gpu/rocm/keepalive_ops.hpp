@@ -1,6 +1,6 @@
 // How a ROCm session moves memory: with the hiprtc-compiled kernels, or, where hiprtc is missing
 // or cannot build for the device, with device-to-device copies inside the buffer that move the
-// same number of bytes (spec/controllers.md §2.10: "ROCm cannot use PTX"). The keep loop cannot
+// same number of bytes (ROCm cannot run the PTX kernels). The keep loop cannot
 // tell the two apart; only the log says which one is in use.
 #pragma once
 

@@ -1,5 +1,5 @@
 // The keep-alive kernels as HIP C++ source, compiled at run time by hiprtc for the device's own
-// architecture (design.md Principle 1: AMD GPUs cannot run PTX, and one code object per gfx
+// architecture (no GPU SDK at build time; AMD GPUs cannot run PTX, and one code object per gfx
 // target would tie the binary to the targets known at build time).
 #pragma once
 

@@ -77,8 +77,8 @@ GpuInfo runtime_record(HipDeviceQuery& hip, int ordinal) {
   return info;
 }
 
-// §4.5.2. Throws std::runtime_error when ROCm SMI cannot be initialised (the caller falls back)
-// and DeviceEnumerationUnavailableError when HIP cannot count its devices.
+// The ROCm SMI + HIP query. Throws std::runtime_error when ROCm SMI cannot be initialised (the
+// caller falls back) and DeviceEnumerationUnavailableError when HIP cannot count its devices.
 std::vector<GpuInfo> smi_query(SmiRuntime& smi, const HipLoader& hip_loader) {
   const auto lg = info_log();
   const SmiRuntime::Lease lease = smi.acquire();
@@ -130,7 +130,7 @@ std::vector<GpuInfo> smi_query(SmiRuntime& smi, const HipLoader& hip_loader) {
   return records;
 }
 
-// §4.5.3 on HIP: every device in order until one cannot be selected.
+// The runtime-only fallback on HIP: every device in order until one cannot be selected.
 std::vector<GpuInfo> runtime_listing(const HipLoader& hip_loader) {
   HipDeviceQuery hip(hip_loader);
   if (!runtime_available(hip)) return {};

@@ -1,7 +1,8 @@
-// The ROCm-platform device listing (spec/controllers.md §4.5, ROCm path): the ROCm SMI + HIP query
-// (§4.5.2) when it lists anything, else the HIP-only listing (§4.5.3, platform "rocm", no
+// The ROCm-platform device listing: the ROCm SMI + HIP query
+// when it lists anything, else the HIP-only listing (platform "rocm", no
 // utilization). NVML is never touched. Devices the HIP runtime cannot select are left out; devices
-// whose SMI index is ambiguous are listed without physical_id and with utilization null (§5.6).
+// whose SMI index is ambiguous are listed without physical_id and with utilization null (never a
+// guess).
 //
 // Beyond upstream's record: power_watts, temperature_c and uuid ("GPU-<unique id>") from ROCm SMI
 // when the device's SMI index resolves. Memory comes from hipMemGetInfo, as upstream's did.

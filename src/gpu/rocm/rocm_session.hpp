@@ -18,7 +18,7 @@ class RocmSession final : public DeviceSession {
  public:
   // Work in flight is bounded as in CudaSession: an event closes every chunk of this many
   // launches and at most two chunks are outstanding, so a stop waits for about two chunks of
-  // work instead of a whole queued batch (spec/controllers.md §8.3).
+  // work instead of a whole queued batch.
   static constexpr unsigned kLaunchesPerChunk = 16;
 
   // Takes over `smi` (ROCm SMI stays initialised while the session lives), selects

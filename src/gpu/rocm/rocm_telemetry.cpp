@@ -54,7 +54,7 @@ std::optional<double> RocmTelemetry::query_utilization(int visible_ordinal) {
     }
     KG_DEBUG(controller_log(), "ROCm utilization query failed: {}", detail);
     // Only "not initialised" re-initialises: re-initialising after any other error would take a
-    // reference nobody returns (upstream's leak, spec/controllers.md §8 item 6).
+    // reference nobody returns (upstream's leak).
     if (status == kRsmiInitError) lease.reinitialize(generation);
   }
   return std::nullopt;

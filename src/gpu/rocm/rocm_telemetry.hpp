@@ -1,5 +1,5 @@
 // Telemetry for the ROCm platform: utilization from ROCm SMI by visible ordinal
-// (spec/controllers.md §4.3, §5.5) and the device listing (§4.5, rocm_listing.hpp). Shares the
+// and the device listing (rocm_listing.hpp). Shares the
 // backend's SmiRuntime, so queries made while a keeper holds a session need no extra rsmi_init.
 #pragma once
 
@@ -18,8 +18,8 @@ class RocmTelemetry final : public Telemetry {
   RocmTelemetry(std::shared_ptr<SmiRuntime> smi, HipLoader hip);
 
   // At most two attempts. Each reads the SMI device count afresh and resolves the ordinal through
-  // the masks (§5.5); an unresolvable ordinal is unavailable at once, without a busy-percent call.
-  // A "not initialised" answer re-initialises ROCm SMI once. Never throws.
+  // the visibility masks; an unresolvable ordinal is unavailable at once, without a busy-percent
+  // call. A "not initialised" answer re-initialises ROCm SMI once. Never throws.
   std::optional<double> utilization(int visible_ordinal) override;
   // Throws DeviceEnumerationUnavailableError only.
   std::vector<GpuInfo> list_gpus() override;

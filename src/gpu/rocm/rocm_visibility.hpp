@@ -1,4 +1,4 @@
-// Visible HIP ordinal -> ROCm SMI index (spec/controllers.md §5.5, §5.6). HIP numbers the devices
+// Visible HIP ordinal -> ROCm SMI index, never guessed. HIP numbers the devices
 // after ROCR_VISIBLE_DEVICES (the base list) and then HIP_VISIBLE_DEVICES or CUDA_VISIBLE_DEVICES
 // (an overlay indexing into the base); ROCm SMI numbers every device. The mapping never guesses:
 // a malformed, duplicated or out-of-range mask, or a HIP/CUDA overlay pair that disagrees, means

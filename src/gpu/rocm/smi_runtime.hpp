@@ -1,7 +1,7 @@
 // ROCm SMI's library-wide initialisation, reference-counted for the whole backend. Upstream
 // initialised SMI per controller in keep() and shut it down in every release(), so one keeper's
 // release shut SMI down under its siblings, which then leaked init references through their retry
-// path (spec/controllers.md §8 item 6). Here every user holds a Lease: the first lease calls
+// path. Here every user holds a Lease: the first lease calls
 // rsmi_init, the last one calls rsmi_shut_down, and every rsmi_init that succeeded is matched by
 // exactly one rsmi_shut_down. Sessions hold a lease from open to close ("init at keep, shutdown
 // on release"); a telemetry query or a listing holds one for its own duration.

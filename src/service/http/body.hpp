@@ -1,4 +1,4 @@
-// Request-body framing and decoding of spec/service.md §8.4. Upstream looks at every
+// Request-body framing and decoding for the POST routes. Upstream looks at every
 // Content-Length header itself; Beast's parser would merge equal duplicates and reject bad
 // values with one generic error, so Content-Length header names are masked before Beast parses
 // the header block and their raw values are judged here.
@@ -31,7 +31,7 @@ std::variant<std::size_t, BodyFailure> body_length(const std::vector<std::string
                                                    std::size_t max_bytes);
 
 // Strict UTF-8 (Python's decoder message on failure), then strict JSON with the last duplicate
-// key winning (spec §2.1). Throws BodyError with the message.
+// key winning, as upstream parses. Throws BodyError with the message.
 class BodyError : public std::runtime_error {
  public:
   using std::runtime_error::runtime_error;

@@ -1,4 +1,4 @@
-// The dashboard's one-time login over TCP (the Jupyter convention, design.md Principle 4): the
+// The dashboard's one-time login over TCP (the Jupyter convention): the
 // URL that `keep-gpu dashboard` prints carries the token once as "/?token=...", the service answers
 // with a redirect to "/" that stores the listener's session secret (made fresh at every start, so
 // a restart logs the browser out) in an HttpOnly, SameSite=Strict cookie, and from then on the

@@ -1,4 +1,5 @@
-// An HTTP answer before it meets the wire, and the error body shapes of spec/service.md §8.8.
+// An HTTP answer before it meets the wire, and the error body shapes ({"error": {"message"...}},
+// with "type" where upstream adds one).
 #pragma once
 
 #include <nlohmann/json.hpp>

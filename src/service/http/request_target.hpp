@@ -1,4 +1,4 @@
-// Request-target parsing as upstream's Python URL handling sees it (spec/service.md §8.2): leading
+// Request-target parsing as upstream's Python URL handling sees it: leading
 // "//" collapsed, absolute-form accepted, then path / params / query / fragment split the way
 // urllib.parse.urlparse does, and percent-decoding the way urllib.parse.unquote does. The routing
 // and alias rules are written against exactly these pieces.
@@ -31,8 +31,8 @@ RequestTarget parse_request_target(std::string_view raw);
 // and the result is read as UTF-8 with malformed bytes replaced by U+FFFD.
 std::string percent_decode(std::string_view text);
 
-// cands(p) of spec §8.2: p, its percent-decoding, and each member starting with "//" with its
-// leading slashes collapsed to one.
+// The spellings a path stands for in the alias rules: p, its percent-decoding, and each member
+// starting with "//" with its leading slashes collapsed to one.
 std::vector<std::string> path_candidates(std::string_view path);
 
 }  // namespace keepgpu::service::http

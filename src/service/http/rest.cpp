@@ -9,7 +9,7 @@ Reply from_rest_reply(const RestReply& reply) {
   return json_reply(reply.status, reply.body);
 }
 
-// Errors of the path forms (status, stop): bad ids are 400 without a prefix (spec §8.3).
+// Errors of the path forms (status, stop): bad ids are 400 without the "Bad request: " prefix.
 template <typename Call>
 Reply path_call(Call&& call) {
   try {

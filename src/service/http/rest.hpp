@@ -1,4 +1,4 @@
-// The REST facade of spec/service.md §8.5: each endpoint is one Api call, with Api errors turned
+// The REST facade: each endpoint is one Api call, with Api errors turned
 // into the status codes and error bodies upstream uses. Calls may block (a stop waits for
 // releases), so these run off the I/O threads.
 #pragma once

@@ -1,4 +1,4 @@
-// Per-method routing of spec/service.md §8.2-8.3: the RPC and API alias rules first (encoded,
+// Per-method routing: the RPC and API alias rules first (encoded,
 // doubled-slash and suffixed spellings of /rpc and /api are 404, never served), then the route
 // table with its Allow sets, then what each method does on each route. Pure: no I/O, no Api.
 #pragma once
@@ -26,7 +26,7 @@ enum class Action {
   rpc,                   // POST / and POST /rpc (reads the body)
   mcp,                   // POST /mcp: Streamable HTTP MCP (reads the body)
   mcp_end,               // DELETE /mcp: end an MCP session
-  static_file,           // GET or HEAD of anything else (§8.7)
+  static_file,           // GET or HEAD of anything else (the dashboard)
 };
 
 struct Route {

@@ -1,4 +1,4 @@
-// The daemon's request checks beyond upstream (design.md Principle 4, Decisions 6 and 12):
+// The daemon's request checks beyond upstream (secure by default on a shared node):
 // loopback is not a trust boundary, so a web page must not be able to drive the service. Host
 // checks stop DNS rebinding, Origin checks stop cross-site requests, requiring
 // application/json on POST stops "simple" text/plain form posts, and on TCP a bearer token is

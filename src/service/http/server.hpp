@@ -1,7 +1,6 @@
 // The daemon's HTTP server (Boost.Beast/Asio): a Unix socket always, TCP optionally; REST,
 // JSON-RPC at /rpc and POST /, /health, the dashboard later; token, Host/Origin and content-type
-// checks on TCP; read timeouts, body size limit, connection cap. spec/service.md §8, design.md
-// Principles 4, Decisions 2, 5, 6, 12.
+// checks on TCP; read timeouts, body size limit, connection cap.
 #pragma once
 
 #include <chrono>

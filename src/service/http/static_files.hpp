@@ -1,4 +1,4 @@
-// The dashboard's static files (spec/service.md §8.7). Assets are served from a table (the build
+// The dashboard's static files. Assets are served from a table (the build
 // will embed the dashboard into it), resolved lexically under a virtual root with the same
 // outcomes as upstream's realpath checks: escaping the root is 403, an asset path that leaves
 // assets/ or is missing is 404 "Static asset not found", anything else falls back to index.html,

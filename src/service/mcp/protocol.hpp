@@ -1,4 +1,4 @@
-// The MCP layer (spec/service.md §4 with design.md Decision 3): initialize with version
+// The MCP layer: initialize with version
 // negotiation, tools/list with input and output schemas, tools/call returning structuredContent
 // plus the same JSON as text, and the stateless 2026-07-28 revision (server/discover, protocol
 // version per request in params._meta). One module, registered into the JSON-RPC dispatcher that

@@ -1,4 +1,4 @@
-// The MCP stdio transport: newline-delimited JSON-RPC on stdin/stdout (spec/service.md §7).
+// The MCP stdio transport: newline-delimited JSON-RPC on stdin/stdout.
 // Only protocol messages are written to `out`; logs go to stderr through the logger.
 #pragma once
 

@@ -1,5 +1,5 @@
 // The four tools as tools/list describes them: upstream's names, titles, descriptions and input
-// schemas (spec/service.md §4.3), plus output schemas that match what each tool returns, so
+// schemas, plus output schemas that match what each tool returns, so
 // clients that validate structuredContent accept it.
 #include "service/mcp/protocol.hpp"
 

@@ -1,4 +1,4 @@
-// The HTTP client and the JSON-RPC call over it (spec/cli.md §5.1-5.3): failure classes and
+// The HTTP client and the JSON-RPC call over it: failure classes and
 // details, HTTP errors, the request it sends, both transports. A one-shot scripted server plays
 // the service.
 #include "service/client.hpp"

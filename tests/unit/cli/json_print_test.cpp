@@ -1,4 +1,4 @@
-// The JSON commands print what Python's json.dumps(obj, indent=2) prints (spec/cli.md §4.3).
+// The JSON commands print what Python's json.dumps(obj, indent=2) prints.
 #include "cli/json_print.hpp"
 
 #include <gtest/gtest.h>

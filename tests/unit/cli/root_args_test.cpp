@@ -1,4 +1,4 @@
-// Click-compatible root argument parsing (spec/cli.md §1.2-1.5).
+// Click-compatible root argument parsing.
 #include "cli/root_args.hpp"
 
 #include <gtest/gtest.h>

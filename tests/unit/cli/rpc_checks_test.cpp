@@ -1,4 +1,4 @@
-// JSON-RPC envelope validation (spec/cli.md §5.5) and method result validation (§5.6).
+// The CLI's JSON-RPC envelope validation and method result validation.
 #include <gtest/gtest.h>
 
 #include "cli/json_value.hpp"

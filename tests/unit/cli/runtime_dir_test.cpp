@@ -1,5 +1,5 @@
-// The runtime directory, the token file and the PID record (design.md Decision 11,
-// spec/cli.md §7.3-7.5, §7.8): permission checks, verification against a live child process,
+// The runtime directory, the token file and the PID record:
+// permission checks, verification against a live child process,
 // and the stop-daemon procedure.
 #include "service/runtime_dir.hpp"
 

@@ -1,4 +1,4 @@
-// Click rules for the service subcommands' options (spec/cli.md §1.2-1.4).
+// Click rules for the service subcommands' options.
 #include "cli/subcommand_args.hpp"
 
 #include <gtest/gtest.h>

@@ -1,4 +1,4 @@
-// Helper for asserting exact error texts: the spec treats messages as interface facts.
+// Helper for asserting exact error texts: scripts match messages, so they are interface facts.
 #pragma once
 
 #include <exception>

@@ -71,7 +71,7 @@ TEST(Vram, UnitCanonicalisation) {
   EXPECT_EQ(value_error("1 0 0 x y"), unknown_unit("XY"));
 }
 
-TEST(Vram, DecisionEightExtensionUnits) {
+TEST(Vram, ByteAndTerabyteUnitsAreAccepted) {
   EXPECT_EQ(parse_vram_bytes("1TB"), 1000000000000u);
   EXPECT_EQ(parse_vram_elements("1TB"), 250000000000u);
   EXPECT_EQ(parse_vram_elements("1tb"), 250000000000u);

@@ -1,4 +1,4 @@
-// Telemetry normalisation (spec/controllers.md §4.1).
+// Telemetry normalisation.
 #include <gtest/gtest.h>
 
 #include <cmath>

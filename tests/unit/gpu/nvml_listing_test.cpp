@@ -1,5 +1,4 @@
-// The CUDA-platform device listing against the fake NVML and CUDA driver (spec/controllers.md
-// §4.5, checklist §9.8 items 99-113 and 116).
+// The CUDA-platform device listing against the fake NVML and CUDA driver.
 //
 // Where this port deliberately differs from upstream (documented in gpu/nvml/nvml_listing.hpp):
 // the listing never creates a CUDA context. Upstream's "device selections" (torch.cuda.set_device)
@@ -53,7 +52,7 @@ class NvmlListingTest : public ::testing::Test {
   std::vector<int> device_get_calls() {
     return FakeGpu::instance().state()["cuda"]["device_get_calls"].get<std::vector<int>>();
   }
-  // Listing must never create a context (its whole point, §4.5.1 recommendation).
+  // Listing must never create a context (a context costs hundreds of MiB of VRAM).
   void expect_no_context() {
     const json state = FakeGpu::instance().state();
     EXPECT_TRUE(state["cuda"]["ctx_retain_calls"].empty());
@@ -329,7 +328,7 @@ TEST_F(NvmlListingTest, OneFailingDeviceDiscardsTheNvmlListing) {
   expect_no_context();
 }
 
-// §4.5.3: a device the driver cannot select ends the fallback listing early.
+// A device the driver cannot select ends the fallback listing early.
 TEST_F(NvmlListingTest, FallbackStopsAtTheFirstUnselectableDevice) {
   scenario(testing::mock_devices(3), json::object(),
            {{"faults", {{"1", {{"device_get_error", 101}}}}}});

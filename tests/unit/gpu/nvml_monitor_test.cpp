@@ -1,5 +1,4 @@
-// The NVML utilization monitor against the fake NVML (spec/controllers.md §4.2, checklist §9.7
-// items 81-98).
+// The NVML utilization monitor against the fake NVML.
 #include <gtest/gtest.h>
 
 #include <chrono>

@@ -1,4 +1,4 @@
-// Platform detection (spec/controllers.md §6, checklist §9.9 items 117-119). Each test builds its
+// Platform detection. Each test builds its
 // own PlatformDetector, so the process-wide cache is never involved.
 #include <gtest/gtest.h>
 

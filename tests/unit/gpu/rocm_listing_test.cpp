@@ -1,4 +1,4 @@
-// The ROCm device listing (spec/controllers.md §4.5.2, §4.5.3, checklist §9.8 item 114) against
+// The ROCm device listing (SMI + HIP query and the HIP-only fallback) against
 // the fake HIP runtime and ROCm SMI.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -152,7 +152,7 @@ TEST_F(RocmListingTest, OutOfRangeUtilizationIsNull) {
   }
 }
 
-// The (free, total) rows of §4.1 through hipMemGetInfo.
+// The (free, total) normalisation rows through hipMemGetInfo.
 TEST_F(RocmListingTest, MemoryFromTheRuntime) {
   json devices = amd_devices(1);
   devices[0]["total_memory"] = 100;

@@ -1,4 +1,4 @@
-// ROCm platform detection (spec/controllers.md §6, checklist §9.9 items 120-121) with the fake AMD
+// ROCm platform detection with the fake AMD
 // libraries, and Debian's real ROCm SMI (package librocm-smi64-1) on this GPU-less machine.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -43,7 +43,7 @@ class RocmPlatformTest : public ::testing::Test {
   ScopedEnv no_cuda_mask_{"CUDA_VISIBLE_DEVICES", std::nullopt};
 };
 
-// Item 120: a HIP runtime with devices decides without asking ROCm SMI.
+// A HIP runtime with devices decides without asking ROCm SMI.
 TEST_F(RocmPlatformTest, HipRuntimeWithDevices) {
   scenario();
   EXPECT_EQ(PlatformDetector(no_cuda, no_nvml, fake_hip, fake_rsmi).detect(), Platform::rocm);
@@ -82,7 +82,7 @@ TEST_F(RocmPlatformTest, NeitherVendorMeansCpu) {
   EXPECT_EQ(PlatformDetector(no_cuda, no_nvml, fake_hip, fake_rsmi).detect(), Platform::cpu);
 }
 
-// Item 121: with both vendors present the port picks CUDA and never probes ROCm.
+// With both vendors present the port picks CUDA and never probes ROCm.
 TEST_F(RocmPlatformTest, CudaIsPreferred) {
   scenario();
   EXPECT_EQ(PlatformDetector(fake_cuda, no_nvml, fake_hip, fake_rsmi).detect(), Platform::cuda);

@@ -70,7 +70,7 @@ TEST_F(RocmSessionTest, DeviceCountFailuresAreEnumerationErrors) {
                   "in hipGetDeviceCount")));
 }
 
-// Checklist item 55: ROCm SMI is initialised before the device is selected and shut down when the
+// ROCm SMI is initialised before the device is selected and shut down when the
 // selection fails.
 TEST_F(RocmSessionTest, SelectFailureInitsAndShutsSmiDownOnce) {
   scenario(gpu::testing::mock_devices(1), {{"faults", {{"0", {{"set_device_error", 101}}}}}});
@@ -99,7 +99,7 @@ TEST_F(RocmSessionTest, SmiStaysInitialisedWhileSessionsLive) {
   first.reset();
   EXPECT_THAT(state()["rsmi"]["calls"], ElementsAre("init"));
   second.reset();
-  // One rsmi_init, one rsmi_shut_down, whatever the number of keepers (spec §8 item 6).
+  // One rsmi_init, one rsmi_shut_down, whatever the number of keepers.
   EXPECT_THAT(state()["rsmi"]["calls"], ElementsAre("init", "shutdown"));
   EXPECT_EQ(state()["rsmi"]["init_refcount"], 0);
 }

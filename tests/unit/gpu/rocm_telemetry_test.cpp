@@ -1,6 +1,5 @@
-// ROCm utilization through ROCm SMI (spec/controllers.md §4.3, checklist §9.5 items 62, 63, 65)
-// against the fake ROCm SMI: the mask mapping with its call log, normalisation, re-initialisation
-// after an external shutdown, and balanced init/shutdown.
+// ROCm utilization through ROCm SMI against the fake ROCm SMI: the mask mapping with its call log,
+// normalisation, re-initialisation after an external shutdown, and balanced init/shutdown.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -47,8 +46,8 @@ struct MaskCase {
   int count = 8;
 };
 
-// Item 62: every row of the §5.5 table through the controller's query.
-TEST_F(RocmTelemetryTest, SpecTableThroughTheQuery) {
+// Every row of the mask table (rocm_visibility_test.cpp) through the controller's query.
+TEST_F(RocmTelemetryTest, MaskTableThroughTheQuery) {
   const std::string nines(100, '9');
   const MaskCase cases[] = {
       {{}, {}, {}, 1, 1u},
@@ -66,7 +65,7 @@ TEST_F(RocmTelemetryTest, SpecTableThroughTheQuery) {
       {{}, {}, nines, 0, {}},
       {{}, "0,9", {}, 1, {}, 4},
       {{}, "GPU-abc123", {}, 0, {}},
-      // Item 64.
+      // Overlay equal to the base list.
       {{}, "1,0", "1,0", 0, 1u},
       {"2,4", {}, {}, 1, 4u},
       {"2,9", {}, {}, 0, {}, 4},
@@ -102,7 +101,7 @@ TEST_F(RocmTelemetryTest, UnknownCountBlocksMasksOnly) {
   EXPECT_EQ(telemetry_.utilization(3), 73.0);
 }
 
-// Item 65, and §4.1: out-of-range readings are unavailable, so the keeper backs off.
+// Out-of-range readings are unavailable, so the keeper backs off.
 TEST_F(RocmTelemetryTest, OutOfRangeBusyPercentIsUnavailable) {
   for (int value : {101, -1}) {
     json devices = eight_devices();
@@ -116,7 +115,7 @@ TEST_F(RocmTelemetryTest, OutOfRangeBusyPercentIsUnavailable) {
   EXPECT_EQ(telemetry_.utilization(0), 100.0);
 }
 
-// Item 63: a keeper holds SMI (a session's lease); someone shuts SMI down; the next query sees
+// A keeper holds SMI (a session's lease); someone shuts SMI down; the next query sees
 // "not initialised", initialises again and answers.
 TEST_F(RocmTelemetryTest, ReinitialisesAfterAnExternalShutdown) {
   scenario(eight_devices(), {{"requires_init", true}});

@@ -1,5 +1,4 @@
-// ROCm masks -> ROCm SMI index (spec/controllers.md §5.5 and its table, §5.6, checklist §9.5 item
-// 64): pure parsing and resolution, no library involved.
+// ROCm masks -> ROCm SMI index: pure parsing and resolution, no library involved.
 #include <gtest/gtest.h>
 
 #include <string>
@@ -44,8 +43,8 @@ TEST(RocmMaskParse, Unresolvable) {
   EXPECT_EQ(parse_rocm_mask("0000" + std::string(19, '9')).kind, Kind::ids);
 }
 
-// The §5.5 table, row by row.
-TEST(RocmSmiIndex, SpecTable) {
+// Every combination of ROCR_VISIBLE_DEVICES, HIP_VISIBLE_DEVICES and CUDA_VISIBLE_DEVICES.
+TEST(RocmSmiIndex, MaskTable) {
   EXPECT_EQ(resolve(1, masks(nullptr, nullptr, nullptr)), 1u);
   EXPECT_EQ(resolve(1, masks(nullptr, "3,5", nullptr)), 5u);
   EXPECT_EQ(resolve(0, masks("2,4", "1", nullptr)), 4u);
@@ -65,7 +64,7 @@ TEST(RocmSmiIndex, SpecTable) {
   EXPECT_EQ(resolve(0, masks(nullptr, "GPU-abc123", nullptr)), std::nullopt);
 }
 
-// Checklist item 64.
+// The overlay equal to the base list.
 TEST(RocmSmiIndex, EqualOverlayAndBaseOnly) {
   EXPECT_EQ(resolve(0, masks(nullptr, "1,0", "1,0")), 1u);
   EXPECT_EQ(resolve(1, masks(nullptr, "1,0", " 1, 0")), 0u);

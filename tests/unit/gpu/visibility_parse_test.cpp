@@ -1,4 +1,4 @@
-// CUDA_VISIBLE_DEVICES parsing rules (spec/controllers.md §5.1).
+// CUDA_VISIBLE_DEVICES parsing rules.
 #include <gtest/gtest.h>
 
 #include <string>

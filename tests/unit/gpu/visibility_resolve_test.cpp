@@ -1,4 +1,4 @@
-// Visible ordinal -> NVML device mapping (spec/controllers.md §5.2, §5.3, §4.5.1 listing variant)
+// Visible ordinal -> NVML device mapping (the monitor's lookup and the listing variant)
 // against an in-process DeviceDirectory double, which can also lack the optional NVML entry points
 // and answer "uninitialised" at any call.
 #include <gtest/gtest.h>

@@ -1,4 +1,4 @@
-// Multi-GPU controller (spec/controllers.md §3, checklist §9.6) against an in-process backend.
+// Multi-GPU controller against an in-process backend.
 #include "keeper/keeper_group.hpp"
 
 #include <gtest/gtest.h>

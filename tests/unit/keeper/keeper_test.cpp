@@ -1,4 +1,4 @@
-// Single-GPU keep loop (spec/controllers.md §2, checklist §9.3 and §9.4) against an in-process
+// Single-GPU keep loop (start-up and release) against an in-process
 // backend double.
 #include "keeper/keeper.hpp"
 
@@ -427,7 +427,7 @@ using namespace std::chrono_literals;
 using testing::FakeBackend;
 using testing::wait_until;
 
-// The allocation retry budget of upstream's ROCm controller (spec/controllers.md §9.5, 57-60).
+// The allocation retry budget of upstream's ROCm controller.
 KeeperOptions rocm_options(std::optional<int> budget, int threshold = -1) {
   KeeperOptions o;
   o.interval_seconds = 0.05;

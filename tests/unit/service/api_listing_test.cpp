@@ -1,4 +1,4 @@
-// The server-side list_gpus contract check (spec/service.md §9.3), one rule at a time.
+// The server-side list_gpus contract check, one rule at a time.
 #include <gtest/gtest.h>
 
 #include <string>

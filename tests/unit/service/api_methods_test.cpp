@@ -1,5 +1,4 @@
-// Dispatch, unknown-parameter rules and list_gpus of the direct methods (spec/service.md §5.0,
-// §5.4; checklist §12 C 33-35, D 54).
+// Dispatch, unknown-parameter rules and list_gpus of the direct methods.
 #include <gtest/gtest.h>
 
 #include "core/errors.hpp"
@@ -111,7 +110,7 @@ TEST(ApiMethods, ListGpusNeverTouchesSessions) {
 
 TEST(ApiMethods, DefaultListerAnswersWithACheckedListing) {
   // Whatever platform this machine has (none on CI), the default lister's answer must pass the
-  // §9.3 contract, or enumeration must be reported as unavailable.
+  // listing contract check, or enumeration must be reported as unavailable.
   FakeFleet fleet;
   service::SessionManager sessions(fast_timeouts(), fleet.factory());
   service::Api api(sessions);

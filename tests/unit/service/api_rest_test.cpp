@@ -1,5 +1,5 @@
-// The REST facade's create and listing answers (spec/service.md §8.5.1, §8.5.3; checklist §12 H
-// 105-118), at the Api level: statuses and bodies, and that cheap checks never reach the listing.
+// The REST facade's create and listing answers, at the Api
+// level: statuses and bodies, and that cheap checks never reach the listing.
 #include <gtest/gtest.h>
 
 #include <regex>

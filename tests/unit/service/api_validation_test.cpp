@@ -1,5 +1,5 @@
-// start_keep / stop_keep / status input validation (spec/service.md §5.1, §5.6, checklist §12 E):
-// each failure is -32602 with the spec's text, and nothing is reserved or built afterwards.
+// start_keep / stop_keep / status input validation:
+// each failure is -32602 with the exact message, and nothing is reserved or built afterwards.
 #include <gtest/gtest.h>
 
 #include <string>
@@ -71,7 +71,7 @@ TEST_F(StartValidation, BusyThreshold) {
 }
 
 TEST_F(StartValidation, VramTypesWithoutPythonArtefacts) {
-  // design.md Decision 1: the JSON type, not Python's <class '...'>.
+  // The JSON type, not Python's <class '...'>.
   expect_rejected(R"({"vram": []})", "vram_to_keep must be str or int bytes, got array");
   expect_rejected(R"({"vram": null})", "vram_to_keep must be str or int bytes, got null");
   expect_rejected(R"({"vram": 1.5})", "vram_to_keep must be str or int bytes, got float");
@@ -132,8 +132,8 @@ TEST_F(StartValidation, UnknownParamsComeFirstSortedAndJoined) {
   expect_rejected(R"({"b": 1, "a": 2, "interval": 0})", "Unknown params for start_keep: a, b");
 }
 
-TEST_F(StartValidation, DecisionEightUnitsAreAccepted) {
-  // B, TB and TiB are a compatible extension (design.md Decision 8).
+TEST_F(StartValidation, ByteAndTerabyteUnitsAreAccepted) {
+  // B, TB and TiB are a compatible extension.
   for (const char* vram : {"4B", "1TB", "1TiB"}) {
     h.fleet.plan(plan_with([](FakeBackend& b) { b.script(0).total_memory = 1ULL << 42; }));
     const auto id = h.api.start_keep(js(std::string(R"({"vram": ")") + vram + R"("})"));

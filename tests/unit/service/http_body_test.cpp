@@ -1,4 +1,4 @@
-// Content-Length judging and body decoding (spec/service.md §8.4).
+// Content-Length judging and body decoding.
 #include <gtest/gtest.h>
 
 #include "service/http/body.hpp"

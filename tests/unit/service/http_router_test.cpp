@@ -1,4 +1,4 @@
-// Request-target parsing, the alias rules and per-method routing (spec/service.md §8.2-8.3),
+// Request-target parsing, the alias rules and per-method routing,
 // checked without sockets.
 #include <gtest/gtest.h>
 
@@ -57,7 +57,7 @@ TEST(HttpTarget, PercentDecodesLikeUnquote) {
   EXPECT_NE(std::find(members.begin(), members.end(), "/rpc"), members.end());
 }
 
-TEST(HttpRouter, RpcAliasesAreUnknownEndpoints) {  // §12 H131-H133
+TEST(HttpRouter, RpcAliasesAreUnknownEndpoints) {
   for (const char* raw : {"/rpc/", "/rpc%2F", "/rpc%3Bdebug", "/rpc%3Fdebug=1", "/rp%63", "/%72pc",
                           "/%2Frpc", "/rpc;debug", "/rpc?debug=1", "/rpc#x", "//rpc"}) {
     SCOPED_TRACE(raw);
@@ -67,7 +67,7 @@ TEST(HttpRouter, RpcAliasesAreUnknownEndpoints) {  // §12 H131-H133
   }
 }
 
-TEST(HttpRouter, ApiAliasesAreUnknownEndpoints) {  // §12 H124, H125, H127, H128
+TEST(HttpRouter, ApiAliasesAreUnknownEndpoints) {
   for (const char* raw : {"/api/sessions?bad=query", "/api/sessions;bad", "/api/gpus?bad=query",
                           "/api/gpus;bad", "/%2Fapi/gpus", "/api%2Fsessions", "/api%2Funknown",
                           "/api%2Fsessions%2Fjob", "/api%3Bdebug", "/api%3Fsessions",
@@ -104,7 +104,7 @@ TEST(HttpRouter, GetRoutes) {
   }
 }
 
-TEST(HttpRouter, MethodNotAllowedMatrix) {  // §12 H129, H130, H141
+TEST(HttpRouter, MethodNotAllowedMatrix) {
   struct Case {
     const char* method;
     const char* raw;
@@ -156,7 +156,7 @@ TEST(HttpRouter, HeadRoutes) {
   EXPECT_EQ(action("HEAD", "/api/unknown"), Action::unknown_endpoint);
 }
 
-TEST(HttpRouter, OtherMethods) {  // §12 H147
+TEST(HttpRouter, OtherMethods) {  // unknown methods are 501 outside /api
   EXPECT_EQ(action("PUT", "/foo"), Action::not_implemented);
   EXPECT_EQ(action("OPTIONS", "/index.html"), Action::not_implemented);
   EXPECT_EQ(action("BREW", "/pot"), Action::not_implemented);

@@ -1,4 +1,4 @@
-// Host, Origin, token and content-type checks (design.md Principle 4, Decisions 6 and 12).
+// Host, Origin, token and content-type checks (loopback is not a trust boundary).
 #include <gtest/gtest.h>
 
 #include "service/http/security.hpp"

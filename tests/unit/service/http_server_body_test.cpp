@@ -1,4 +1,4 @@
-// Body reading over a real socket (spec/service.md §8.4, §12 H114, H134, H136-H139): framing
+// Body reading over a real socket: framing
 // failures are 400 "Bad request: ..." on /api/sessions and 200 JSON-RPC -32700 on / and /rpc.
 #include "http_server_fixture.hpp"
 
@@ -32,7 +32,7 @@ void expect_body_failure(ServerFixture& fixture, const std::string& length_lines
   EXPECT_EQ(fixture.sessions.size(), 0U);
 }
 
-TEST_F(HttpServerBody, H136BadContentLength) {
+TEST_F(HttpServerBody, MalformedContentLengthIsRejected) {
   for (const char* value : {"-1", "abc", "+2", "0_2"}) {
     SCOPED_TRACE(value);
     expect_body_failure(*this, std::string("Content-Length: ") + value + "\r\n", "{}",
@@ -40,23 +40,23 @@ TEST_F(HttpServerBody, H136BadContentLength) {
   }
 }
 
-TEST_F(HttpServerBody, H137DuplicateContentLength) {
+TEST_F(HttpServerBody, DuplicateContentLengthIsRejected) {
   expect_body_failure(*this, "Content-Length: 2\r\ncontent-length: 2\r\n", "{}",
                       "Content-Length must appear exactly once");
 }
 
-TEST_F(HttpServerBody, H138TooLarge) {
+TEST_F(HttpServerBody, OversizedBodyIsRejectedUnread) {
   expect_body_failure(*this, "Content-Length: 1000001\r\n", "",
                       "Request body too large: 1000001 bytes (max 1000000)");
 }
 
-TEST_F(HttpServerBody, H139InvalidUtf8) {
+TEST_F(HttpServerBody, InvalidUtf8BodyIsRejected) {
   const std::string body = "{\"job_id\":\"\xff\"}";
   expect_body_failure(*this, "Content-Length: " + std::to_string(body.size()) + "\r\n", body,
                       "'utf-8' codec can't decode byte 0xff in position 11: invalid start byte");
 }
 
-TEST_F(HttpServerBody, H114H134ParseErrors) {
+TEST_F(HttpServerBody, UnparsableBodiesAreParseErrors) {
   const std::string nan = R"({"interval":NaN})";
   expect_body_failure(*this, "Content-Length: " + std::to_string(nan.size()) + "\r\n", nan,
                       "invalid JSON constant: NaN");

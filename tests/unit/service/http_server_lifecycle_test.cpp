@@ -1,5 +1,5 @@
 // Listener set-up and shutdown, connection limits, read timeouts and slow calls
-// (design.md Decision 5; spec/service.md §8.1, §12 A5, H149).
+// (a status request never waits for a start in progress).
 #include <sys/socket.h>
 #include <sys/un.h>
 

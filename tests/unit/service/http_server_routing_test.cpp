@@ -1,4 +1,4 @@
-// Routing over a real socket: REST answers, aliases, 405/404/501, HEAD (spec/service.md §12 H).
+// Routing over a real socket: REST answers, aliases, 405/404/501, HEAD.
 #include "http_server_fixture.hpp"
 
 namespace keepgpu::service::http_testing {
@@ -14,7 +14,7 @@ Request with(std::string method, std::string target, std::string body = {}) {
   return Request{std::move(method), std::move(target), std::move(body)};
 }
 
-TEST_F(HttpRouting, H104Health) {
+TEST_F(HttpRouting, HealthAnswersOk) {
   for (const char* target : {"/health", "/health?x=1", "//health"}) {
     SCOPED_TRACE(target);
     const auto r = tcp(get(target));
@@ -28,13 +28,13 @@ TEST_F(HttpRouting, H104Health) {
   }
 }
 
-TEST_F(HttpRouting, H105GpusOnACpuHost) {
+TEST_F(HttpRouting, GpuListingIsEmptyOnACpuHost) {
   const auto r = tcp(get("/api/gpus"));
   EXPECT_EQ(r.status, 200);
   EXPECT_EQ(r.json(), nlohmann::json::parse(R"({"gpus": []})"));
 }
 
-TEST_F(HttpRouting, H107H108CreateOnACpuHost) {
+TEST_F(HttpRouting, CreateOnACpuHostIsUnavailable) {
   const auto any = tcp(with("POST", "/api/sessions", "{}"));
   EXPECT_EQ(any.status, 503);
   EXPECT_EQ(any.json()["error"]["type"], "SessionStartupUnavailable");
@@ -46,7 +46,7 @@ TEST_F(HttpRouting, H107H108CreateOnACpuHost) {
   EXPECT_EQ(sessions.size(), 0U);
 }
 
-TEST_F(HttpRouting, H111H112H113CreateValidation) {
+TEST_F(HttpRouting, CreateRejectsBadBodies) {
   for (const char* body : {"[]", R"(["gpu_ids"])", R"("gpu_ids")", "1"}) {
     SCOPED_TRACE(body);
     const auto r = tcp(with("POST", "/api/sessions", body));
@@ -61,7 +61,7 @@ TEST_F(HttpRouting, H111H112H113CreateValidation) {
   EXPECT_EQ(interval.message(), "Bad request: interval must be positive");
 }
 
-TEST_F(HttpRouting, H119UnknownSessions) {
+TEST_F(HttpRouting, UnknownSessionsAreInactiveNotErrors) {
   const auto status = tcp(get("/api/sessions/nope"));
   EXPECT_EQ(status.status, 200);
   EXPECT_EQ(status.json(), nlohmann::json::parse(R"({"active": false, "job_id": "nope"})"));
@@ -75,7 +75,7 @@ TEST_F(HttpRouting, H119UnknownSessions) {
   EXPECT_EQ(stop_all.json()["stopped"], nlohmann::json::array());
 }
 
-TEST_F(HttpRouting, H122H123BadSessionPaths) {
+TEST_F(HttpRouting, BadSessionPathsAreRejected) {
   for (const char* target : {"/api/sessions/bad%3Fjob", "/api/sessions/%2E", "/api/sessions/%2E%2E",
                              "/api/sessions/.."}) {
     SCOPED_TRACE(target);
@@ -94,7 +94,7 @@ TEST_F(HttpRouting, H122H123BadSessionPaths) {
   }
 }
 
-TEST_F(HttpRouting, H124ToH128AliasesAre404WithoutAllow) {
+TEST_F(HttpRouting, ApiAliasesAre404WithoutAllow) {
   for (const char* target :
        {"/api/sessions?bad=query", "/api/sessions;bad", "/api/gpus?bad=query", "/api/gpus;bad",
         "/%2Fapi/gpus", "/api", "/api/unknown", "/api/", "/api%2Fsessions", "/api%2Funknown",
@@ -120,7 +120,7 @@ TEST_F(HttpRouting, H124ToH128AliasesAre404WithoutAllow) {
   EXPECT_EQ(sessions.size(), 0U);
 }
 
-TEST_F(HttpRouting, H129H130MethodNotAllowed) {
+TEST_F(HttpRouting, WrongMethodsGet405WithAllow) {
   struct Case {
     const char* method;
     const char* target;
@@ -145,7 +145,7 @@ TEST_F(HttpRouting, H129H130MethodNotAllowed) {
   }
 }
 
-TEST_F(HttpRouting, H130H141HeadHasHeadersOnly) {
+TEST_F(HttpRouting, HeadRequestsGetHeadersOnly) {
   const auto rpc = tcp(with("HEAD", "/rpc"));
   EXPECT_EQ(rpc.status, 405);
   EXPECT_EQ(rpc.header("allow"), "POST");
@@ -168,7 +168,7 @@ TEST_F(HttpRouting, H130H141HeadHasHeadersOnly) {
   }
 }
 
-TEST_F(HttpRouting, H131H132H133RpcAliases) {
+TEST_F(HttpRouting, RpcAliasesAreUnknownEndpoints) {
   for (const char* target :
        {"/rpc/", "/rpc%2F", "/rpc%3Bdebug", "/rpc%3Fdebug=1", "/rp%63", "/%72pc", "/%2Frpc"}) {
     SCOPED_TRACE(target);
@@ -188,7 +188,7 @@ TEST_F(HttpRouting, H131H132H133RpcAliases) {
   }
 }
 
-TEST_F(HttpRouting, H140RpcAtRoot) {
+TEST_F(HttpRouting, RpcIsServedAtRoot) {
   for (const char* target : {"/", "/rpc", "/?x=1"}) {
     SCOPED_TRACE(target);
     const auto r = tcp(with("POST", target, R"({"id":1,"method":"ping"})"));
@@ -198,7 +198,7 @@ TEST_F(HttpRouting, H140RpcAtRoot) {
   }
 }
 
-TEST_F(HttpRouting, C24NotificationsGet202) {
+TEST_F(HttpRouting, NotificationsGet202WithEmptyBody) {
   const auto r = tcp(
       with("POST", "/rpc", R"({"jsonrpc":"2.0","method":"notifications/cancelled","params":{}})"));
   EXPECT_EQ(r.status, 202);
@@ -207,13 +207,13 @@ TEST_F(HttpRouting, C24NotificationsGet202) {
   EXPECT_FALSE(r.header("content-type"));
 }
 
-TEST_F(HttpRouting, C19HugeIdsOverHttp) {
+TEST_F(HttpRouting, HugeIdsAreEchoedExactlyOverHttp) {
   const auto r = tcp(
       with("POST", "/rpc", R"({"jsonrpc":"2.0","id":99999999999999999999999,"method":"ping"})"));
   EXPECT_EQ(r.body, R"({"jsonrpc":"2.0","id":99999999999999999999999,"result":{}})");
 }
 
-TEST_F(HttpRouting, H135BadVersionNotification) {
+TEST_F(HttpRouting, BadVersionNotificationIsAnError) {
   const auto r =
       tcp(with("POST", "/rpc", R"({"jsonrpc":"1.0","method":"notifications/initialized"})"));
   EXPECT_EQ(r.status, 200);
@@ -221,7 +221,7 @@ TEST_F(HttpRouting, H135BadVersionNotification) {
   EXPECT_EQ(r.json()["id"], nullptr);
 }
 
-TEST_F(HttpRouting, H146H147StaticAndUnknownMethods) {
+TEST_F(HttpRouting, TraversalIsForbiddenAndUnknownMethodsAre501) {
   const auto passwd = tcp(get("/../../etc/passwd"));
   EXPECT_EQ(passwd.status, 403);
   EXPECT_EQ(passwd.message(), "Forbidden");

@@ -1,5 +1,5 @@
 // The TCP listener's token, Host, Origin and content-type checks, and the Unix socket's trust in
-// file permissions (design.md Principle 4, Decisions 6 and 12).
+// file permissions.
 #include <sys/stat.h>
 
 #include "http_server_fixture.hpp"

@@ -1,4 +1,4 @@
-// Static file resolution (spec/service.md §8.7), with and without a built dashboard.
+// Static file resolution, with and without a built dashboard.
 #include <gtest/gtest.h>
 
 #include "service/http/static_files.hpp"
@@ -43,7 +43,7 @@ TEST(HttpStatic, SpaFallback) {
   EXPECT_EQ(kBuilt.serve("/notes.txt/", false).status, 404);
 }
 
-TEST(HttpStatic, MissingAssets) {  // §12 H143-H145
+TEST(HttpStatic, MissingAssets) {
   for (const char* path :
        {"/assets/missing.js", "/missing.keepgpu-test.js", "/v1.2", "/assets", "/assets/",
         "/assets/../index.html", "/assets/%2e%2e/index.html", "/assets%2F%2e%2e/index.html"}) {
@@ -55,7 +55,7 @@ TEST(HttpStatic, MissingAssets) {  // §12 H143-H145
   }
 }
 
-TEST(HttpStatic, EscapingTheRootIsForbidden) {  // §12 H146, §11.11
+TEST(HttpStatic, EscapingTheRootIsForbidden) {
   for (const char* path : {"/../../etc/passwd", "/%2e%2e/%2e%2e/etc/passwd", "/%2Fhealth"}) {
     SCOPED_TRACE(path);
     const Reply reply = kBuilt.serve(path, false);
@@ -64,7 +64,7 @@ TEST(HttpStatic, EscapingTheRootIsForbidden) {  // §12 H146, §11.11
   }
 }
 
-TEST(HttpStatic, WithoutADashboard) {  // §12 H148
+TEST(HttpStatic, WithoutADashboard) {
   EXPECT_EQ(message_of(kNotBuilt.serve("/", false)), "UI not built");
   EXPECT_EQ(kNotBuilt.serve("/", false).status, 404);
   EXPECT_EQ(message_of(kNotBuilt.serve("/some/client/route", false)), "UI not built");

@@ -1,6 +1,6 @@
-// The JSON-RPC envelope rules of spec/service.md §3 and §12 C (17-37), with design.md
-// Decision 2: no id means a notification (no response), batches get arrays. Runs against the
-// real Api on a "CPU host" (the group factory reports an unsupported platform).
+// The JSON-RPC envelope rules, done as JSON-RPC 2.0 says: no id means a notification (no response),
+// batches get arrays. Runs against the real Api on a "CPU host" (the group factory reports an
+// unsupported platform).
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -41,12 +41,12 @@ std::string error(std::string_view id, int code, std::string_view message) {
          std::to_string(code) + R"(,"message":")" + std::string(message) + "\"}}";
 }
 
-TEST_F(JsonRpcTest, C17PingAnswersExactly) {
+TEST_F(JsonRpcTest, PingAnswersExactly) {
   EXPECT_EQ(reply(R"({"jsonrpc":"2.0","id":99,"method":"ping"})"),
             R"({"jsonrpc":"2.0","id":99,"result":{}})");
 }
 
-TEST_F(JsonRpcTest, C18StringIdsAreEchoed) {
+TEST_F(JsonRpcTest, StringIdsAreEchoed) {
   EXPECT_EQ(reply(R"({"jsonrpc":"2.0","id":"a","method":"ping"})"),
             R"({"jsonrpc":"2.0","id":"a","result":{}})");
   EXPECT_EQ(reply(R"({"jsonrpc":"2.0","id":"","method":"ping"})"),
@@ -55,7 +55,7 @@ TEST_F(JsonRpcTest, C18StringIdsAreEchoed) {
             R"({"jsonrpc":"2.0","id":"caf\u00e9","result":{}})");
 }
 
-TEST_F(JsonRpcTest, C19HugeIntegerIdsAreEchoedExactly) {
+TEST_F(JsonRpcTest, HugeIntegerIdsAreEchoedExactly) {
   EXPECT_EQ(reply(R"({"jsonrpc":"2.0","id":99999999999999999999999,"method":"ping"})"),
             R"({"jsonrpc":"2.0","id":99999999999999999999999,"result":{}})");
   EXPECT_EQ(reply(R"({"id":-99999999999999999999999,"method":"nope"})"),
@@ -64,7 +64,7 @@ TEST_F(JsonRpcTest, C19HugeIntegerIdsAreEchoedExactly) {
   EXPECT_EQ(reply(R"({"\u0069d":12,"method":"ping"})"), R"({"jsonrpc":"2.0","id":12,"result":{}})");
 }
 
-TEST_F(JsonRpcTest, C20OtherIdTypesAreRejectedWithNullId) {
+TEST_F(JsonRpcTest, OtherIdTypesAreRejectedWithNullId) {
   for (const char* id : {"true", "false", "null", "1.5", "1.0", "{}", "[]"}) {
     SCOPED_TRACE(id);
     EXPECT_EQ(reply(std::string(R"({"jsonrpc":"2.0","id":)") + id + R"(,"method":"ping"})"),
@@ -72,8 +72,8 @@ TEST_F(JsonRpcTest, C20OtherIdTypesAreRejectedWithNullId) {
   }
 }
 
-TEST_F(JsonRpcTest, C21C22RequestsWithoutIdAreNotifications) {
-  // Decision 2 replaces upstream's error with JSON-RPC's notification semantics.
+TEST_F(JsonRpcTest, RequestsWithoutIdAreNotifications) {
+  // This replaces upstream's error with JSON-RPC's notification semantics.
   EXPECT_EQ(reply(R"({"jsonrpc":"2.0","method":"tools/list"})"), "<no response>");
   EXPECT_EQ(reply(R"({"jsonrpc":"2.0","method":"ping"})"), "<no response>");
   EXPECT_EQ(reply(R"({"jsonrpc":"2.0","method":"ping","params":[]})"), "<no response>");
@@ -92,26 +92,26 @@ TEST_F(JsonRpcTest, NotificationsStillRun) {
   EXPECT_EQ(calls.load(), 1);
 }
 
-TEST_F(JsonRpcTest, C23NotificationsMustNotCarryAnId) {
+TEST_F(JsonRpcTest, NotificationsMustNotCarryAnId) {
   EXPECT_EQ(reply(R"({"jsonrpc":"2.0","id":7,"method":"notifications/initialized"})"),
             error("7", -32600, "Notifications must not include an id."));
   EXPECT_EQ(reply(R"({"jsonrpc":"2.0","id":null,"method":"notifications/initialized"})"),
             error("null", -32600, "Requests must include an id."));
 }
 
-TEST_F(JsonRpcTest, C24C25NotificationsGetNoResponse) {
+TEST_F(JsonRpcTest, NotificationsGetNoResponse) {
   EXPECT_EQ(reply(R"({"jsonrpc":"2.0","method":"notifications/cancelled","params":{}})"),
             "<no response>");
   EXPECT_EQ(reply(R"({"jsonrpc":"2.0","method":"notifications/whatever","params":5})"),
             "<no response>");
 }
 
-TEST_F(JsonRpcTest, B15BadVersionNotificationIsAnError) {
+TEST_F(JsonRpcTest, BadVersionNotificationIsAnError) {
   EXPECT_EQ(reply(R"({"jsonrpc":"1.0","method":"notifications/initialized"})"),
             error("null", -32600, "JSON-RPC version must be 2.0."));
 }
 
-TEST_F(JsonRpcTest, C26C27VersionMustBeTheString20) {
+TEST_F(JsonRpcTest, VersionMustBeTheString20) {
   EXPECT_EQ(reply(R"({"jsonrpc":"1.0","id":12,"method":"tools/list"})"),
             error("12", -32600, "JSON-RPC version must be 2.0."));
   EXPECT_EQ(reply(R"({"jsonrpc":2.0,"id":1,"method":"ping"})"),
@@ -120,11 +120,11 @@ TEST_F(JsonRpcTest, C26C27VersionMustBeTheString20) {
             error("1", -32600, "JSON-RPC version must be 2.0."));
 }
 
-TEST_F(JsonRpcTest, C28LegacyRequestsGetVersionedResponses) {
+TEST_F(JsonRpcTest, LegacyRequestsGetVersionedResponses) {
   EXPECT_EQ(reply(R"({"id":14,"method":"ping"})"), R"({"jsonrpc":"2.0","id":14,"result":{}})");
 }
 
-TEST_F(JsonRpcTest, C29C30MethodIsRequiredFirst) {
+TEST_F(JsonRpcTest, MethodIsRequiredBeforeVersion) {
   for (const char* text : {R"({"id":3})", R"({"id":3,"method":""})", R"({"id":3,"method":5})",
                            R"({"jsonrpc":"1.0","id":3})"}) {
     SCOPED_TRACE(text);
@@ -132,7 +132,7 @@ TEST_F(JsonRpcTest, C29C30MethodIsRequiredFirst) {
   }
 }
 
-TEST_F(JsonRpcTest, C31UnknownMethods) {
+TEST_F(JsonRpcTest, UnknownMethodsAreRejected) {
   EXPECT_EQ(reply(R"({"jsonrpc":"2.0","id":6,"method":"not_a_method","params":{}})"),
             error("6", -32601, "Unknown method: not_a_method"));
   EXPECT_EQ(reply(R"({"jsonrpc":"2.0","id":6,"method":"resources/list"})"),
@@ -152,7 +152,7 @@ TEST_F(JsonRpcTest, McpMethodsAreUnknownUntilRegistered) {
             R"({"jsonrpc":"2.0","id":1,"result":{"tools":[]}})");
 }
 
-TEST_F(JsonRpcTest, C32ParamsMustBeAnObject) {
+TEST_F(JsonRpcTest, ParamsMustBeAnObject) {
   for (const char* params : {"[]", "null", "5", "\"x\""}) {
     SCOPED_TRACE(params);
     EXPECT_EQ(reply(std::string(R"({"id":1,"method":"ping","params":)") + params + "}"),
@@ -160,7 +160,7 @@ TEST_F(JsonRpcTest, C32ParamsMustBeAnObject) {
   }
 }
 
-TEST_F(JsonRpcTest, C33C34C35UnknownParamsComeFromTheApi) {
+TEST_F(JsonRpcTest, UnknownParamsComeFromTheApi) {
   EXPECT_EQ(reply(R"({"id":1,"method":"status","params":{"unexpected":true}})"),
             error("1", -32602, "Unknown params for status: unexpected"));
   EXPECT_EQ(reply(R"({"id":1,"method":"start_keep","params":{"b":1,"a":2}})"),
@@ -169,11 +169,11 @@ TEST_F(JsonRpcTest, C33C34C35UnknownParamsComeFromTheApi) {
             error("1", -32602, "Unknown params for list_gpus: x"));
 }
 
-TEST_F(JsonRpcTest, C36LastDuplicateKeyWins) {
+TEST_F(JsonRpcTest, LastDuplicateKeyWins) {
   EXPECT_EQ(reply(R"({"id":1,"id":2,"method":"ping"})"), R"({"jsonrpc":"2.0","id":2,"result":{}})");
 }
 
-TEST_F(JsonRpcTest, C37ErrorsHaveExactlyTheEnvelopeKeys) {
+TEST_F(JsonRpcTest, ErrorsHaveExactlyTheEnvelopeKeys) {
   const auto response = reply_json(R"({"id":1,"method":"nope"})");
   ASSERT_TRUE(response.is_object());
   EXPECT_EQ(response.size(), 3U);

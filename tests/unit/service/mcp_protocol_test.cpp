@@ -1,5 +1,5 @@
-// The MCP layer over the shared JSON-RPC dispatcher (spec/service.md §4, §12 D; design.md
-// Decision 3): version negotiation, tools with input and output schemas, tools/call results with
+// The MCP layer over the shared JSON-RPC dispatcher:
+// version negotiation, tools with input and output schemas, tools/call results with
 // structuredContent and the same JSON as sorted-key text, tool errors, and the stateless revision.
 #include "service/mcp/protocol.hpp"
 

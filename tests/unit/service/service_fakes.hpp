@@ -144,7 +144,7 @@ class FakeFleet {
   std::vector<std::shared_ptr<FakeBackend>> backends_;
 };
 
-// Timeouts short enough for unit tests (spec §6.9 C++ note), long enough for a busy CI machine.
+// Timeouts short enough for unit tests, long enough for a busy CI machine.
 service::SessionTimeouts fast_timeouts();
 
 // The GPU listing Api sees; edited by tests.

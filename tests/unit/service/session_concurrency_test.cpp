@@ -1,5 +1,4 @@
-// Requests that overlap a start in progress (spec/service.md §6.5, §6.6, §6.10; checklist §12 G
-// at the manager level) and the start timeout of design.md Decision 5.
+// Requests that overlap a start in progress (at the manager level) and the start timeout.
 #include <gtest/gtest.h>
 
 #include <future>

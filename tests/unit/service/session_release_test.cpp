@@ -1,5 +1,5 @@
-// Releases that fail, time out or finish late (spec/service.md §6.3, §6.5-§6.8, checklist §12 F
-// 89-95). A "slow release" is a keeper whose worker is held inside a batch's synchronise; a
+// Releases that fail, time out or finish late. A
+// "slow release" is a keeper whose worker is held inside a batch's synchronise; a
 // "failing release" is such a keeper with a short interval, whose release gives up after the
 // keeper's own join bound (about 2 s) and reports the timeout as an error.
 #include <gtest/gtest.h>

@@ -1,5 +1,4 @@
-// Start, status and stop results against real KeeperGroups on fake backends (spec/service.md
-// §5.1-§5.3, checklist §12 F 77-88 and 96-97, E 73-76).
+// Start, status and stop results against real KeeperGroups on fake backends.
 #include <gtest/gtest.h>
 
 #include <regex>
@@ -204,7 +203,8 @@ TEST(SessionResults, StartupUnavailableMapsToMinus32000) {
 }
 
 TEST(SessionResults, GpuIdsBeyondTheVisibleCountAreInvalidParams) {
-  // design.md Decision 7: the JSON-RPC path checks explicit ids against the visible count.
+  // Ids are validated the same way everywhere: the JSON-RPC path checks explicit ids against the
+  // visible count.
   Harness h;
   const auto error = api_error_of([&] { h.api.start_keep(js(R"({"gpu_ids": [99]})")); });
   EXPECT_EQ(error.code(), kInvalidParams);
