@@ -108,7 +108,8 @@ TEST(SessionRestore, RestoresTheSameIdAndParamsMarkedRestored) {
   // Sessions started normally carry no "restored" key at all.
   j.h.api.start_keep(js(R"({"job_id": "fresh"})"));
   EXPECT_FALSE(status_of(j.h, "fresh").contains("restored"));
-  for (const auto& job : j.h.api.status(js("{}"))["active_jobs"]) {
+  const auto all = j.h.api.status(js("{}"));  // kept alive for the loop over its members
+  for (const auto& job : all["active_jobs"]) {
     EXPECT_EQ(job.contains("restored"), job["job_id"] == "left-1") << job;
   }
   // A restored session stops like any other.
