@@ -69,9 +69,28 @@ std::string busy_reason(std::optional<double> util, int threshold) {
                      threshold);
 }
 
-std::string release_failure_text(int rank, std::uint64_t still_held, const std::string& error) {
-  return fmt::format("rank {}: failed to release GPU {} ({} still held): {}", rank, rank,
-                     format_bytes(still_held), error);
+// Closes `session` and returns nullptr, or, when the driver refuses, records the refusal in
+// `shared` (the session kept for a retry, the bytes it still holds, phase failed) and returns it.
+std::exception_ptr close_or_keep(Keeper::Shared& shared,
+                                 std::unique_ptr<gpu::DeviceSession> session, int rank,
+                                 const std::shared_ptr<spdlog::logger>& log) {
+  try {
+    session->close();
+    return nullptr;
+  } catch (const std::exception& e) {
+    const std::uint64_t still_held = session->allocated_elements() * 4;
+    const std::string text = fmt::format("rank {}: failed to release GPU {} ({} still held): {}",
+                                         rank, rank, format_bytes(still_held), e.what());
+    KG_ERROR(log, "{}", text);
+    auto error = std::make_exception_ptr(RuntimeError(text));
+    std::lock_guard lock(shared.mutex);
+    shared.release_failure = error;
+    shared.status.state = KeeperState::failed;
+    shared.status.detail = text;
+    shared.status.held_bytes = still_held;
+    shared.unreleased = std::move(session);
+    return error;
+  }
 }
 
 // Everything the worker needs, owned by the worker so that a worker left behind by a timed-out
@@ -199,20 +218,7 @@ std::unique_ptr<gpu::DeviceSession> WorkerContext::run() {
 }
 
 void WorkerContext::close_session(std::unique_ptr<gpu::DeviceSession> session) {
-  if (!session) return;
-  try {
-    session->close();
-  } catch (const std::exception& e) {
-    const std::uint64_t still_held = session->allocated_elements() * 4;
-    const std::string text = release_failure_text(rank(), still_held, e.what());
-    KG_ERROR(log(), "{}", text);
-    std::lock_guard lock(shared->mutex);
-    shared->release_failure = std::make_exception_ptr(RuntimeError(text));
-    shared->status.state = KeeperState::failed;
-    shared->status.detail = text;
-    shared->status.held_bytes = still_held;
-    shared->unreleased = std::move(session);
-  }
+  if (session) close_or_keep(*shared, std::move(session), rank(), log());
 }
 
 bool WorkerContext::allocate_phase(gpu::DeviceSession& session) {
@@ -628,21 +634,10 @@ bool Keeper::retry_unreleased() {
     shared->status.detail.reset();
   }
   // Closed without holding the lock: status() readers must not wait behind the driver.
-  try {
-    session->close();
-  } catch (const std::exception& e) {
-    const std::uint64_t still_held = session->allocated_elements() * 4;
-    const std::string text = release_failure_text(options_.rank, still_held, e.what());
-    KG_ERROR(logger_for(platform_label(*backend_)), "{}", text);
-    std::lock_guard lock(shared->mutex);
-    shared->release_failure = std::make_exception_ptr(RuntimeError(text));
-    shared->status.state = KeeperState::failed;
-    shared->status.detail = text;
-    shared->status.held_bytes = still_held;
-    shared->unreleased = std::move(session);
-    throw RuntimeError(text);
+  if (const auto refused = close_or_keep(*shared, std::move(session), options_.rank,
+                                         logger_for(platform_label(*backend_)))) {
+    std::rethrow_exception(refused);
   }
-  session.reset();
   std::lock_guard lock(shared->mutex);
   shared->release_failure = nullptr;
   shared->status.state = KeeperState::idle;

@@ -9,6 +9,7 @@ import json
 import re
 import signal
 import subprocess
+import time
 
 import pytest
 import requests
@@ -27,15 +28,21 @@ def dev_state(st, index):
 # ------------------------------------------------------------------------------ blocking mode
 
 
-def test_blocking_mode_reports_a_refused_free_and_exits_1(keep_gpu_bin, fake, start):
-    f = fake([device(0)])
-    r = start(["--vram", "64MiB", *FAST], clean_env(f.env()))
+def release_with_fault(start, f, env, vram_mib, sig, **fault):
+    """Holds `vram_mib` on GPU 0 in blocking mode, injects `fault`, signals; returns the run."""
+    r = start(["--vram", f"{vram_mib}MiB", *FAST], env)
     r.wait_log("Keeping GPUs awake")
-    f.wait_for(lambda s: dev_state(s, 0)["allocated_bytes"] == 64 * MiB, timeout=10)
-    f.set_faults(0, free_error=999)
-    r.signal(signal.SIGINT)
+    f.wait_for(lambda s: dev_state(s, 0)["allocated_bytes"] == vram_mib * MiB, timeout=10)
+    f.set_faults(0, **fault)
+    r.signal(sig)
     assert r.finish() == 1, r.log
     assert "All GPUs released." not in r.log
+    return r
+
+
+def test_blocking_mode_reports_a_refused_free_and_exits_1(keep_gpu_bin, fake, start):
+    f = fake([device(0)])
+    r = release_with_fault(start, f, clean_env(f.env()), 64, signal.SIGINT, free_error=999)
     assert re.search(r"^RuntimeError: Failed to release GPU controllers: rank 0: failed to release "
                      r"GPU 0 \(64\.0 MiB still held\): .* in cuMemFree_v2$", r.log, re.M), r.log
     # The driver still holds the buffer, exactly as reported.
@@ -44,12 +51,7 @@ def test_blocking_mode_reports_a_refused_free_and_exits_1(keep_gpu_bin, fake, st
 
 def test_blocking_mode_reports_a_refused_context_release(keep_gpu_bin, fake, start):
     f = fake([device(0)])
-    r = start(["--vram", "16MiB", *FAST], clean_env(f.env()))
-    r.wait_log("Keeping GPUs awake")
-    f.wait_for(lambda s: dev_state(s, 0)["allocated_bytes"] == 16 * MiB, timeout=10)
-    f.set_faults(0, release_error=999)
-    r.signal(signal.SIGTERM)
-    assert r.finish() == 1, r.log
+    r = release_with_fault(start, f, clean_env(f.env()), 16, signal.SIGTERM, release_error=999)
     assert "cuDevicePrimaryCtxRelease" in r.log and "GPU 0" in r.log, r.log
     st = f.state()
     assert dev_state(st, 0)["allocated_bytes"] == 0, "the buffer itself was freed"
@@ -60,12 +62,7 @@ def test_rocm_blocking_mode_reports_a_refused_free(keep_gpu_bin, fake, start):
     f = fake([device(0, name="AMD Instinct MI210 #0")], vendor="amd")
     env = {k: v for k, v in clean_env().items()
            if k not in ("ROCR_VISIBLE_DEVICES", "HIP_VISIBLE_DEVICES")}
-    r = start(["--vram", "32MiB", *FAST], f.env(env))
-    r.wait_log("Keeping GPUs awake")
-    f.wait_for(lambda s: dev_state(s, 0)["allocated_bytes"] == 32 * MiB, timeout=10)
-    f.set_faults(0, free_error=999)
-    r.signal(signal.SIGINT)
-    assert r.finish() == 1, r.log
+    r = release_with_fault(start, f, f.env(env), 32, signal.SIGINT, free_error=999)
     assert re.search(r"^RuntimeError: .*rank 0: failed to release GPU 0 \(32\.0 MiB still held\): "
                      r".* in hipFree$", r.log, re.M), r.log
     assert dev_state(f.state(), 0)["allocated_bytes"] == 32 * MiB
@@ -188,14 +185,14 @@ def test_a_busy_gpu_backs_off_with_its_reading(svc):
     assert r.returncode == 0, r.stdout + r.stderr
     w.fake.wait_for(lambda s: dev_state(s, 0)["allocated_bytes"] == 16 * MiB, timeout=10)
     w.fake.update_device(0, utilization=90)
-    deadline_status = None
+    st = None
     for _ in range(100):
-        deadline_status = status_of(w, "busy")
-        if deadline_status["gpus"][0]["phase"] == "backing_off":
+        st = status_of(w, "busy")
+        if st["gpus"][0]["phase"] == "backing_off":
             break
-        subprocess.run(["sleep", "0.1"])
-    gpu = deadline_status["gpus"][0]
-    assert gpu["phase"] == "backing_off", deadline_status
+        time.sleep(0.1)
+    gpu = st["gpus"][0]
+    assert gpu["phase"] == "backing_off", st
     assert gpu["held_bytes"] == 16 * MiB
     assert gpu["detail"] == "GPU busy: utilization 90% above the 25% threshold"
     w.run("service-stop")
