@@ -11,6 +11,7 @@
 #include "cli/error_kind.hpp"
 #include "cli/live_status.hpp"
 #include "cli/signals.hpp"
+#include "core/defaults.hpp"
 #include "core/errors.hpp"
 #include "core/gpu_ids.hpp"
 #include "core/interval.hpp"
@@ -31,7 +32,7 @@ struct BlockingConfig {
   core::Interval interval;
   int busy_threshold = core::kDefaultBusyThreshold;
   std::optional<std::vector<std::int64_t>> gpu_ids;
-  std::string vram = "1GiB";
+  std::string vram{core::kDefaultVram};
   std::optional<core::LegacyThreshold::Kind> legacy;
 };
 
@@ -40,10 +41,12 @@ struct BlockingConfig {
 // VRAM after legacy replacement -> busy threshold after legacy replacement.
 BlockingConfig validate(const RootArgs& args) {
   BlockingConfig config;
-  config.interval = core::parse_interval_text(args.interval.value_or("300"));
-  config.busy_threshold = core::parse_busy_threshold_text(args.busy_threshold.value_or("25"));
+  config.interval =
+      core::parse_interval_text(args.interval.value_or(std::string(core::kDefaultIntervalText)));
+  config.busy_threshold = core::parse_busy_threshold_text(
+      args.busy_threshold.value_or(std::string(core::kDefaultBusyThresholdText)));
   if (args.gpu_ids) config.gpu_ids = core::parse_gpu_ids_text(*args.gpu_ids);
-  config.vram = args.vram.value_or("1GiB");
+  config.vram = args.vram.value_or(std::string(core::kDefaultVram));
   std::optional<int> legacy_busy;
   if (args.threshold) {
     const core::LegacyThreshold legacy = core::classify_legacy_threshold(*args.threshold);
@@ -59,13 +62,6 @@ BlockingConfig validate(const RootArgs& args) {
   return config;
 }
 
-std::string format_bytes(std::uint64_t bytes) {
-  if (bytes == 0) return "0 B";
-  if (bytes >= (1ULL << 30))
-    return fmt::format("{:.1f} GiB", static_cast<double>(bytes) / (1 << 30));
-  return fmt::format("{:.1f} MiB", static_cast<double>(bytes) / (1 << 20));
-}
-
 std::vector<std::string> render_status(const keeper::KeeperGroup& group) {
   std::vector<std::string> lines;
   for (const auto& keeper : group.keepers()) {
@@ -78,7 +74,7 @@ std::vector<std::string> render_status(const keeper::KeeperGroup& group) {
     std::string line =
         fmt::format("GPU {:<3} {:<11} held {:>9}  util {}  last batch {:>8}  batches {}",
                     keeper->rank(), keeper::to_string(keeper::phase_of(s.state)),
-                    format_bytes(s.held_bytes), util, batch, s.batches);
+                    core::format_bytes(s.held_bytes), util, batch, s.batches);
     if (s.detail) line += "  (" + *s.detail + ")";
     lines.push_back(std::move(line));
   }

@@ -15,6 +15,7 @@
 #include <memory>
 
 #include "cli/commands.hpp"
+#include "cli/process_exit.hpp"
 #include "cli/service_common.hpp"
 #include "cli/signals.hpp"
 #include "cli/version.hpp"
@@ -107,14 +108,6 @@ bool is_loopback(const std::string& host) {
   return host == "localhost" || host.rfind("127.", 0) == 0;
 }
 
-[[noreturn]] void leave(int status) {
-  // No static destructors: a keeper thread stuck in the driver must not race teardown.
-  log::flush();
-  std::cout.flush();
-  std::fflush(nullptr);
-  std::_Exit(status);
-}
-
 }  // namespace
 
 int run_serve(const RootArgs&, const ParsedOptions& options) {
@@ -204,7 +197,7 @@ int run_serve(const RootArgs&, const ParsedOptions& options) {
   } catch (const std::exception& e) {
     if (!(tcp && options.given("tcp_optional"))) {
       std::cerr << "Error: cannot start the KeepGPU service: " << e.what() << std::endl;
-      leave(1);
+      exit_without_teardown(1);
     }
     KG_WARN(logger(), "Cannot listen on {}:{} ({}); serving on the Unix socket {} only", where.host,
             where.port, e.what(), paths.socket.string());
@@ -217,7 +210,7 @@ int run_serve(const RootArgs&, const ParsedOptions& options) {
       server->start();
     } catch (const std::exception& e2) {
       std::cerr << "Error: cannot start the KeepGPU service: " << e2.what() << std::endl;
-      leave(1);
+      exit_without_teardown(1);
     }
   }
 
@@ -274,7 +267,7 @@ int run_serve(const RootArgs&, const ParsedOptions& options) {
   runtime::remove_endpoint_record(paths.endpoint);
   ::unlink(paths.socket.c_str());
   KG_INFO(logger(), "KeepGPU service stopped");
-  leave(0);
+  exit_without_teardown(0);
 }
 
 }  // namespace keepgpu::cli

@@ -25,7 +25,7 @@ void dump(const JsonValue& value, std::string& out, int indent, int level) {
   auto newline = [&](int depth) {
     if (pretty) {
       out += '\n';
-      out.append(static_cast<std::size_t>(depth * indent), ' ');
+      out.append(static_cast<std::size_t>(depth) * static_cast<std::size_t>(indent), ' ');
     }
   };
   switch (value.type) {

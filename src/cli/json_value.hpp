@@ -24,6 +24,11 @@ struct JsonValue {
   std::vector<JsonValue> items;
   std::vector<std::pair<std::string, JsonValue>> members;
 
+  // Declared here and defaulted after the class: std::pair<std::string, JsonValue> asks whether
+  // JsonValue is default-constructible while the class is still incomplete, and an implicit
+  // constructor would then need `members` destroyed, which clang rejects.
+  JsonValue() noexcept;
+
   static JsonValue make_string(std::string s);
   static JsonValue make_integer(long long v);
   static JsonValue make_object() { return of_type(Type::object); }
@@ -54,6 +59,8 @@ struct JsonValue {
   // as core::parse_strict_json does, so range checks still fail the right way.
   nlohmann::json to_nlohmann() const;
 };
+
+inline JsonValue::JsonValue() noexcept = default;
 
 // Reads a document that core::parse_strict_json has already accepted. Duplicate keys keep the
 // first position and the last value, as Python's json module does. Throws on malformed text.

@@ -11,6 +11,7 @@
 #include "cli/blocking_mode.hpp"
 #include "cli/commands.hpp"
 #include "cli/help.hpp"
+#include "cli/process_exit.hpp"
 #include "cli/root_args.hpp"
 #include "core/log.hpp"
 
@@ -92,18 +93,8 @@ int main(int argc, char** argv) {
       return 1;
     }
     if (auto error = configure_logging(args)) return usage_error(*error);
-    const int status = keepgpu::cli::run_subcommand(args);
-    keepgpu::log::flush();
-    std::cout.flush();
-    std::fflush(nullptr);
-    std::_Exit(status);
+    keepgpu::cli::exit_without_teardown(keepgpu::cli::run_subcommand(args));
   }
   if (auto error = configure_logging(args)) return usage_error(*error);
-  const int status = keepgpu::cli::run_blocking_mode(args);
-  // Leave without static destructors: a worker stuck in the driver after a timed-out release must
-  // not race process teardown. Everything worth keeping is flushed first.
-  keepgpu::log::flush();
-  std::cout.flush();
-  std::fflush(nullptr);
-  std::_Exit(status);
+  keepgpu::cli::exit_without_teardown(keepgpu::cli::run_blocking_mode(args));
 }

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "cli/commands.hpp"
+#include "cli/process_exit.hpp"
 #include "cli/signals.hpp"
 #include "cli/version.hpp"
 #include "core/identifiers.hpp"
@@ -49,13 +50,6 @@ constexpr const char* kHelp =
 [[noreturn]] void usage_error(const std::string& message) {
   std::cerr << kUsage << "keep-gpu-mcp-server: error: " << message << std::endl;
   std::_Exit(2);
-}
-
-[[noreturn]] void leave(int status) {
-  log::flush();
-  std::cout.flush();
-  std::fflush(nullptr);
-  std::_Exit(status);  // no static teardown racing a worker stuck in the driver
 }
 
 struct Args {
@@ -122,20 +116,20 @@ int run_stdio() {
     while (signals.wait_for(std::chrono::hours(1)) == 0) {
     }
     sessions.shutdown();
-    leave(0);
+    cli::exit_without_teardown(0);
   });
   on_signal.detach();
 
   std::ios::sync_with_stdio(false);
   service::mcp::serve_stdio(std::cin, std::cout, dispatcher);
   sessions.shutdown();  // end of input: release every session before leaving
-  leave(0);
+  cli::exit_without_teardown(0);
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
   const Args args = parse(argc, argv);
-  if (args.mode == "http") leave(run_http(args));
+  if (args.mode == "http") cli::exit_without_teardown(run_http(args));
   return run_stdio();
 }

@@ -173,7 +173,9 @@ void check_list_gpus(const JsonValue& result) {
     const JsonValue& gpu = gpus->items[i];
     const std::string prefix = fmt::format("gpus[{}]", i);
     if (!gpu.is_object()) fail(method, prefix + " must be an object");
-    auto bad = [&](const std::string& detail) { fail(method, prefix + "." + detail); };
+    auto bad = [&](const std::string& detail) {
+      fail(method, fmt::format("{}.{}", prefix, detail));
+    };
     const JsonValue* id = gpu.find("id");
     if (id == nullptr || !id->is_integer()) bad("id must be an integer");
     const JsonValue* visible = gpu.find("visible_id");

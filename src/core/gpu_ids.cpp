@@ -30,9 +30,8 @@ std::int64_t saturated_value(const text::IntegerToken& token) {
   return token.negative ? -magnitude : magnitude;
 }
 
-}  // namespace
-
-std::vector<std::int64_t> parse_gpu_ids_text(std::string_view raw) {
+// The validated tokens of `--gpu-ids` text (views into `raw`): non-negative, no duplicates.
+std::vector<text::IntegerToken> validated_tokens(std::string_view raw) {
   const std::string_view trimmed = text::trim_python(raw);
   if (trimmed.empty()) {
     throw ValueError("gpu_ids must not be empty; omit --gpu-ids to use all visible GPUs");
@@ -57,14 +56,28 @@ std::vector<std::int64_t> parse_gpu_ids_text(std::string_view raw) {
   for (const auto& token : tokens) {
     if (token.negative) throw ValueError(kNegative);
   }
-  std::vector<std::int64_t> ids;
   for (const auto& token : tokens) {
     // Compared on the significant digits, so "0,00" is a duplicate and two different huge values
     // that saturate to the same int64 are not.
     if (!seen.insert(token.digits).second) throw ValueError(kDuplicate);
-    ids.push_back(saturated_value(token));
   }
+  return tokens;
+}
+
+}  // namespace
+
+std::vector<std::int64_t> parse_gpu_ids_text(std::string_view raw) {
+  std::vector<std::int64_t> ids;
+  for (const auto& token : validated_tokens(raw))
+    ids.push_back(saturated_value(token));
   return ids;
+}
+
+std::vector<std::string> parse_gpu_id_digits(std::string_view raw) {
+  std::vector<std::string> digits;
+  for (const auto& token : validated_tokens(raw))
+    digits.emplace_back(token.is_zero() ? std::string_view("0") : token.digits);
+  return digits;
 }
 
 std::vector<std::int64_t> validate_gpu_ids(const std::vector<std::int64_t>& ids) {

@@ -19,6 +19,10 @@ inline constexpr std::size_t kMaxGpuIds = 64;
 // (they can never name a device, and duplicates are still detected on the exact digits).
 std::vector<std::int64_t> parse_gpu_ids_text(std::string_view raw);
 
+// The same validation, returning each id's exact decimal digits without leading zeros ("007" ->
+// "7"), for a caller that passes ids of any size on to the service, which range-checks them.
+std::vector<std::string> parse_gpu_id_digits(std::string_view raw);
+
 // API layer: non-empty, at most 64, non-negative, no duplicates. Returns a copy in the same order.
 std::vector<std::int64_t> validate_gpu_ids(const std::vector<std::int64_t>& ids);
 

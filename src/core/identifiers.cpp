@@ -5,7 +5,6 @@
 #include <algorithm>
 #include <array>
 #include <cstdint>
-#include <nlohmann/json.hpp>
 #include <random>
 
 #include "core/errors.hpp"
@@ -104,21 +103,6 @@ int parse_port_text(std::string_view text) {
   const std::string_view significant = text.substr(first);
   if (significant.size() > 5) throw ValueError(kPortMessage);
   return validate_port(significant.empty() ? 0 : std::stoll(std::string(significant)));
-}
-
-int validate_port_json(const nlohmann::json& value) {
-  if (value.is_string()) return parse_port_text(value.get_ref<const std::string&>());
-  if (value.is_number_unsigned()) {
-    if (value.get<std::uint64_t>() > 65535) throw ValueError(kPortMessage);
-    return validate_port(static_cast<long long>(value.get<std::uint64_t>()));
-  }
-  if (value.is_number_integer()) return validate_port(value.get<std::int64_t>());
-  throw ValueError(kPortMessage);
-}
-
-std::pair<std::string, int> validate_endpoint(std::string_view host, std::string_view port) {
-  std::string checked_host = validate_host(host);
-  return {std::move(checked_host), parse_port_text(port)};
 }
 
 std::string generate_job_id() {

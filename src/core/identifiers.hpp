@@ -2,11 +2,8 @@
 // and ports. They are validated strictly because they reach paths and network calls.
 #pragma once
 
-#include <nlohmann/json_fwd.hpp>
-
 #include <string>
 #include <string_view>
-#include <utility>
 
 namespace keepgpu::core {
 
@@ -21,11 +18,6 @@ std::string validate_host(std::string_view host);
 // ASCII digits only (leading zeros allowed), value 1..65535.
 int parse_port_text(std::string_view text);
 int validate_port(long long port);
-// JSON form: an integer (not a boolean or float) or a port string.
-int validate_port_json(const nlohmann::json& value);
-
-// Host, then port, as the commands validate them.
-std::pair<std::string, int> validate_endpoint(std::string_view host, std::string_view port);
 
 // A random UUID version 4 in canonical lower-case text form.
 std::string generate_job_id();

@@ -74,25 +74,18 @@ std::optional<double> normalize_utilization(double utilization) {
   return utilization;
 }
 
-std::optional<double> normalize_utilization_json(const nlohmann::json& value) {
-  if (!value.is_number()) return std::nullopt;  // is_number() is false for booleans
-  return normalize_utilization(value.get<double>());
-}
-
 bool should_run_batch(std::optional<double> utilization, int threshold) {
   if (threshold < 0) return true;
   const auto usable = utilization ? normalize_utilization(*utilization) : std::nullopt;
   return usable && *usable <= threshold;
 }
 
-std::optional<std::uint64_t> normalize_memory(std::optional<long long> bytes) {
-  if (!bytes || *bytes < 0) return std::nullopt;
-  return static_cast<std::uint64_t>(*bytes);
-}
-
 std::optional<std::uint64_t> normalize_memory_json(const nlohmann::json& value) {
   if (value.is_number_unsigned()) return value.get<std::uint64_t>();
-  if (value.is_number_integer()) return normalize_memory(value.get<std::int64_t>());
+  if (value.is_number_integer()) {
+    const auto bytes = value.get<std::int64_t>();
+    if (bytes >= 0) return static_cast<std::uint64_t>(bytes);
+  }
   return std::nullopt;
 }
 
@@ -104,24 +97,6 @@ bool is_valid_memory_pair(const nlohmann::json& total, const nlohmann::json& use
   if (!is_valid_memory_field(total) || !is_valid_memory_field(used)) return false;
   return total.is_null() || used.is_null() ||
          *normalize_memory_json(used) <= *normalize_memory_json(total);
-}
-
-std::pair<std::optional<std::uint64_t>, std::optional<std::uint64_t>> normalize_memory_pair(
-    std::optional<long long> total, std::optional<long long> used) {
-  auto normal_total = normalize_memory(total);
-  auto normal_used = normalize_memory(used);
-  if (normal_total && normal_used && *normal_used > *normal_total) normal_used.reset();
-  return {normal_total, normal_used};
-}
-
-std::pair<std::optional<std::uint64_t>, std::optional<std::uint64_t>> normalize_memory_from_free(
-    std::optional<long long> free, std::optional<long long> total) {
-  const auto normal_free = normalize_memory(free);
-  const auto normal_total = normalize_memory(total);
-  std::optional<long long> used;
-  // Both are non-negative, so the difference cannot overflow; a negative one is dropped below.
-  if (normal_free && normal_total) used = *total - *free;
-  return normalize_memory_pair(total, used);
 }
 
 }  // namespace keepgpu::core

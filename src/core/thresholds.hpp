@@ -12,8 +12,6 @@
 
 namespace keepgpu::core {
 
-inline constexpr int kDefaultBusyThreshold = 25;
-
 // Trimmed integer token, not a signed zero, equal to -1 or within 0..100.
 int parse_busy_threshold_text(std::string_view text);
 
@@ -46,17 +44,12 @@ LegacyThreshold classify_legacy_threshold(std::string_view raw);
 // A utilization reading is usable only when finite and within 0..100.
 std::optional<double> normalize_utilization(double utilization);
 
-// JSON form: numbers only; booleans, strings and null are unavailable.
-std::optional<double> normalize_utilization_json(const nlohmann::json& value);
-
 // The backoff predicate: threshold < 0 always runs; otherwise an unusable reading backs off and a
 // usable one runs when utilization <= threshold.
 bool should_run_batch(std::optional<double> utilization, int threshold);
 
-// A memory counter is usable only as a non-negative integer.
-std::optional<std::uint64_t> normalize_memory(std::optional<long long> bytes);
-
-// JSON form: integers only; booleans, floats (even integral), strings and negatives are unusable.
+// A memory counter in JSON: integers only; booleans, floats (even integral), strings and negatives
+// are unusable.
 std::optional<std::uint64_t> normalize_memory_json(const nlohmann::json& value);
 
 // Checking a service response: a memory field must be null or a non-negative integer.
@@ -64,14 +57,5 @@ bool is_valid_memory_field(const nlohmann::json& value);
 
 // Both fields valid and, when both are known, used <= total.
 bool is_valid_memory_pair(const nlohmann::json& total, const nlohmann::json& used);
-
-// (total, used) with each counter normalised; used is dropped when it exceeds total.
-std::pair<std::optional<std::uint64_t>, std::optional<std::uint64_t>> normalize_memory_pair(
-    std::optional<long long> total, std::optional<long long> used);
-
-// (total, used) from a (free, total) query: used = total - free when both are usable and free does
-// not exceed total; then the pair rule.
-std::pair<std::optional<std::uint64_t>, std::optional<std::uint64_t>> normalize_memory_from_free(
-    std::optional<long long> free, std::optional<long long> total);
 
 }  // namespace keepgpu::core

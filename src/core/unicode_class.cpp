@@ -41,7 +41,7 @@ constexpr std::pair<char32_t, char32_t> kDigitRanges[] = {
 // When it is missing, non-ASCII letters are simply not recognised. The handle is created once and
 // kept for the life of the process.
 locale_t utf8_ctype() {
-  static const locale_t locale = newlocale(LC_CTYPE_MASK, "C.UTF-8", static_cast<locale_t>(0));
+  static const locale_t locale = newlocale(LC_CTYPE_MASK, "C.UTF-8", nullptr);
   return locale;
 }
 
@@ -61,7 +61,7 @@ bool is_unicode_letter(char32_t code_point) {
   if (code_point < 0x80) return is_ascii_letter(static_cast<char>(code_point));
   if (is_unicode_digit(code_point)) return false;
   const locale_t locale = utf8_ctype();
-  if (locale == static_cast<locale_t>(0)) return false;
+  if (locale == nullptr) return false;
   return iswalpha_l(static_cast<wint_t>(code_point), locale) != 0;
 }
 

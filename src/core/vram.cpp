@@ -185,4 +185,12 @@ std::uint64_t parse_vram_elements_json(const nlohmann::json& value) {
   throw TypeError(fmt::format("vram_to_keep must be str or int bytes, got {}", json_kind(value)));
 }
 
+std::string format_bytes(std::uint64_t bytes) {
+  constexpr double kMiB = 1024.0 * 1024.0;
+  constexpr double kGiB = 1024.0 * kMiB;
+  if (bytes == 0) return "0 B";
+  if (bytes >= (1ULL << 30)) return fmt::format("{:.1f} GiB", static_cast<double>(bytes) / kGiB);
+  return fmt::format("{:.1f} MiB", static_cast<double>(bytes) / kMiB);
+}
+
 }  // namespace keepgpu::core

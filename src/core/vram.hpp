@@ -35,4 +35,7 @@ std::uint64_t parse_vram_elements_json(const nlohmann::json& value);
 // The text after trimming and removing every ASCII space, as quoted in "invalid format" errors.
 std::string normalize_vram_text(std::string_view text);
 
+// A byte count for people, in binary units with one decimal: "0 B", "512.0 MiB", "1.5 GiB".
+std::string format_bytes(std::uint64_t bytes);
+
 }  // namespace keepgpu::core

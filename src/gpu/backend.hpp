@@ -34,6 +34,12 @@ class LibraryError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// The computing platform a backend drives.
+enum class Platform { cpu, cuda, rocm };
+
+// "cpu", "cuda", "rocm".
+std::string to_string(Platform platform);
+
 struct MemoryInfo {
   std::uint64_t free = 0;
   std::uint64_t total = 0;
@@ -61,13 +67,13 @@ class DeviceSession {
   virtual void close() = 0;
   virtual std::uint64_t allocated_elements() const noexcept = 0;
 
-  // Enqueues one in-place ReLU over the whole buffer. Implementations bound the work in flight
-  // (a launch may block until earlier launches finish) so that a stop is honoured quickly.
-  virtual void launch_relu() = 0;
+  // Enqueues one keep-alive pass over the whole buffer: every element read and written once (an
+  // in-place ReLU where the platform has kernels, two device-to-device copies on the ROCm path
+  // without them). Implementations bound the work in flight (a launch may block until earlier
+  // launches finish) so that a stop is honoured quickly.
+  virtual void launch_pass() = 0;
   // Waits for all work enqueued by this session.
   virtual void synchronize() = 0;
-  // Upstream's empty_cache() call sites; frees anything pooled. May be a no-op.
-  virtual void trim_cache() noexcept = 0;
   // The device's free/total memory as the driver reports it.
   virtual MemoryInfo memory_info() = 0;
 };
@@ -100,8 +106,7 @@ class Telemetry {
 class Backend {
  public:
   virtual ~Backend() = default;
-  // "cuda" or "rocm".
-  virtual std::string platform() const = 0;
+  virtual Platform platform() const = 0;
   // Number of visible devices. A missing driver or "no device" yields 0; an unexpected failure
   // throws DeviceEnumerationUnavailableError("Unable to enumerate visible GPUs: ...").
   virtual int device_count() = 0;

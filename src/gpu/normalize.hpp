@@ -7,10 +7,13 @@
 #include <string>
 #include <string_view>
 
+#include "core/thresholds.hpp"
+
 namespace keepgpu::gpu {
 
-// A utilization percent is usable only when finite and within 0..100.
-std::optional<double> normalize_utilization(double percent) noexcept;
+// A utilization percent is usable only when finite and within 0..100 (the rule the busy policy
+// applies too).
+using core::normalize_utilization;
 // Truncated to an int for reports (55.7 -> 55).
 std::optional<int> utilization_percent(std::optional<double> percent) noexcept;
 

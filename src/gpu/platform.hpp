@@ -15,11 +15,6 @@
 
 namespace keepgpu::gpu {
 
-enum class Platform { cpu, cuda, rocm };
-
-// "cpu", "cuda", "rocm".
-std::string to_string(Platform platform);
-
 // Decides the platform once and remembers it: KEEP_GPU_PLATFORM (cuda, rocm, cpu or macm, any
 // case) wins without probing; otherwise CUDA is probed (driver with devices, else NVML), then
 // ROCm (HIP runtime with devices, else ROCm SMI initialising and monitoring at least one device),

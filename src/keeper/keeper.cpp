@@ -10,6 +10,7 @@
 #include "core/errors.hpp"
 #include "core/log.hpp"
 #include "core/thresholds.hpp"
+#include "core/vram.hpp"
 
 namespace keepgpu::keeper {
 
@@ -31,31 +32,6 @@ struct Keeper::Shared {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-// Upstream's ROCm controller logs under its own module name.
-const std::shared_ptr<spdlog::logger>& logger_for(const std::string& label) {
-  static const auto cuda = log::get("keep_gpu.single_gpu_controller.cuda_gpu_controller");
-  static const auto rocm = log::get("keep_gpu.single_gpu_controller.rocm_gpu_controller");
-  return label == "ROCm" ? rocm : cuda;
-}
-
-// "keep thread", or "ROCm keep thread" in the ROCm controller's start and release messages.
-std::string keep_thread_words(const std::string& label) {
-  return label == "ROCm" ? "ROCm keep thread" : "keep thread";
-}
-
-std::string platform_label(const gpu::Backend& backend) {
-  std::string platform = backend.platform();
-  if (platform == "cuda") return "CUDA";
-  if (platform == "rocm") return "ROCm";
-  return platform;
-}
-
-std::string format_bytes(std::uint64_t bytes) {
-  constexpr double kGiB = 1024.0 * 1024.0 * 1024.0;
-  if (bytes >= (1ULL << 30)) return fmt::format("{:.1f} GiB", static_cast<double>(bytes) / kGiB);
-  return fmt::format("{:.1f} MiB", static_cast<double>(bytes) / (1024.0 * 1024.0));
-}
 
 std::string describe_utilization(std::optional<double> util) {
   if (!util) return "n/a";
@@ -80,7 +56,7 @@ std::exception_ptr close_or_keep(Keeper::Shared& shared,
   } catch (const std::exception& e) {
     const std::uint64_t still_held = session->allocated_elements() * 4;
     const std::string text = fmt::format("rank {}: failed to release GPU {} ({} still held): {}",
-                                         rank, rank, format_bytes(still_held), e.what());
+                                         rank, rank, core::format_bytes(still_held), e.what());
     KG_ERROR(log, "{}", text);
     auto error = std::make_exception_ptr(RuntimeError(text));
     std::lock_guard lock(shared.mutex);
@@ -100,11 +76,11 @@ struct WorkerContext {
   std::shared_ptr<gpu::Backend> backend;
   std::shared_ptr<Workload> workload;
   KeeperOptions options;
-  std::string label;  // "CUDA" / "ROCm"
+  const ControllerWording* wording;
+  std::shared_ptr<spdlog::logger> logger;
 
   int rank() const { return options.rank; }
-  bool rocm() const { return label == "ROCm"; }
-  const std::shared_ptr<spdlog::logger>& log() const { return logger_for(label); }
+  const std::shared_ptr<spdlog::logger>& log() const { return logger; }
 
   void set_state(KeeperState state, std::optional<std::string> detail = std::nullopt) {
     std::lock_guard lock(shared->mutex);
@@ -138,8 +114,8 @@ struct WorkerContext {
   }
 
   void record_worker_failure(const std::string& detail) {
-    const std::string text =
-        fmt::format("rank {}: unexpected {} keep worker failure: {}", rank(), label, detail);
+    const std::string text = fmt::format("rank {}: unexpected {} keep worker failure: {}", rank(),
+                                         wording->label, detail);
     record_startup_failure(std::make_exception_ptr(RuntimeError(text)));
     KG_ERROR(log(), "{}", text);
   }
@@ -186,7 +162,7 @@ std::unique_ptr<gpu::DeviceSession> WorkerContext::run() {
     set_state(KeeperState::starting, "opening the device");
     session = backend->open(rank());
   } catch (const std::exception& e) {
-    KG_ERROR(log(), "rank {}: {} startup failed: {}", rank(), label, e.what());
+    KG_ERROR(log(), "rank {}: {} startup failed: {}", rank(), wording->label, e.what());
     record_startup_failure(std::current_exception());
     return nullptr;
   }
@@ -204,7 +180,8 @@ std::unique_ptr<gpu::DeviceSession> WorkerContext::run() {
     if (memory.total > 0 && bytes > memory.total) {
       const std::string text = fmt::format(
           "rank {}: requested {} ({} bytes) exceeds the total memory of GPU {}: {} ({} bytes)",
-          rank(), format_bytes(bytes), bytes, rank(), format_bytes(memory.total), memory.total);
+          rank(), core::format_bytes(bytes), bytes, rank(), core::format_bytes(memory.total),
+          memory.total);
       KG_ERROR(log(), "{}", text);
       record_startup_failure(std::make_exception_ptr(VramExceedsDeviceError(text)));
       return session;
@@ -264,20 +241,14 @@ bool WorkerContext::allocate_phase(gpu::DeviceSession& session) {
         shared->status.detail.reset();
       }
       confirm();
-      KG_INFO(log(), "rank {}: holding {} ({} bytes)", rank(), format_bytes(options.elements * 4),
-              options.elements * 4);
+      KG_INFO(log(), "rank {}: holding {} ({} bytes)", rank(),
+              core::format_bytes(options.elements * 4), options.elements * 4);
       return true;
     } catch (const gpu::GpuError& e) {
       ++allocation_attempts;  // failed attempts of this phase; deferrals do not count
-      if (rocm()) {
-        const std::string budget = options.max_allocation_retries
-                                       ? fmt::format("/{}", *options.max_allocation_retries)
-                                       : std::string();
-        KG_ERROR(log(), "rank {}: failed to allocate tensor (attempt {}{}): {}", rank(),
-                 allocation_attempts, budget, e.what());
-      } else {
-        KG_ERROR(log(), "rank {}: failed to allocate matrix: {}", rank(), e.what());
-      }
+      KG_ERROR(log(), "{}",
+               allocation_failure_text(*wording, rank(), allocation_attempts,
+                                       options.max_allocation_retries, e.what()));
       if (!e.out_of_memory()) {
         record_worker_failure(e.what());
         return false;
@@ -290,15 +261,14 @@ bool WorkerContext::allocate_phase(gpu::DeviceSession& session) {
         record_startup_failure(std::make_exception_ptr(RuntimeError(text)));
         return false;
       }
-      session.trim_cache();
       set_state(
           KeeperState::retrying,
           fmt::format("out of memory: {} does not fit in free GPU memory; retrying every {} s",
-                      format_bytes(options.elements * 4), options.interval_seconds));
+                      core::format_bytes(options.elements * 4), options.interval_seconds));
       confirm();
       if (!warned_short) {
         KG_WARN(log(), "rank {}: {} does not fit in free GPU memory now; retrying every {} s",
-                rank(), format_bytes(options.elements * 4), options.interval_seconds);
+                rank(), core::format_bytes(options.elements * 4), options.interval_seconds);
         warned_short = true;
       }
       if (!wait_interval(options.interval_seconds)) return false;
@@ -315,12 +285,12 @@ bool WorkerContext::allocate_phase(gpu::DeviceSession& session) {
   }
   if (!confirmed) {
     const std::string text =
-        fmt::format("rank {}: stopped before {} startup allocation", rank(), label);
+        fmt::format("rank {}: stopped before {} startup allocation", rank(), wording->label);
     KG_ERROR(log(), "{}", text);
     record_startup_failure(std::make_exception_ptr(RuntimeError(text)));
   } else {
     KG_DEBUG(log(), "rank {}: exiting before {} allocation after startup confirmation", rank(),
-             label);
+             wording->label);
   }
   return false;
 }
@@ -349,7 +319,7 @@ void WorkerContext::steady_phase(gpu::DeviceSession& session) {
         }
         set_state(KeeperState::backing_off, busy_reason(util, options.busy_threshold));
         KG_DEBUG(log(), "rank {}: GPU utilization unavailable or busy ({}), {}", rank(),
-                 describe_utilization(util), rocm() ? "sleeping" : "sleeping longer");
+                 describe_utilization(util), wording->backoff_sleep);
       }
       if (!wait_interval(options.interval_seconds)) return;
     } catch (const gpu::GpuError& e) {
@@ -358,7 +328,6 @@ void WorkerContext::steady_phase(gpu::DeviceSession& session) {
         return;
       }
       KG_WARN(log(), "rank {}: keep-alive batch ran out of memory: {}", rank(), e.what());
-      session.trim_cache();
       if (!wait_interval(options.interval_seconds)) return;
     } catch (const std::exception& e) {
       record_worker_failure(e.what());
@@ -367,16 +336,15 @@ void WorkerContext::steady_phase(gpu::DeviceSession& session) {
   }
 }
 
-void name_thread(int rank, bool rocm) {
+void name_thread(int rank, const ControllerWording& wording) {
   // Linux limits thread names to 15 bytes; the full name stays in the logs.
-  std::string name =
-      rocm ? fmt::format("gpu-keeper-rocm-{}", rank) : fmt::format("gpu-keeper-{}", rank);
+  std::string name = fmt::format("{}{}", wording.thread_name_prefix, rank);
   if (name.size() > 15) name.resize(15);
   pthread_setname_np(pthread_self(), name.c_str());
 }
 
 void worker_main(WorkerContext context) {
-  name_thread(context.rank(), context.rocm());
+  name_thread(context.rank(), *context.wording);
   std::shared_ptr<Keeper::Shared> shared = context.shared;
   context.close_session(context.run());
   std::lock_guard lock(shared->mutex);
@@ -466,8 +434,10 @@ Keeper::Keeper(std::shared_ptr<gpu::Backend> backend, KeeperOptions options,
                std::unique_ptr<Workload> workload)
     : backend_(std::move(backend)),
       options_(options),
+      wording_(&wording_for(backend_->platform())),
+      log_(log::get(wording_->logger_name)),
       workload_(workload ? std::move(workload)
-                         : std::make_unique<ReluWorkload>(options.relu_iterations)) {
+                         : std::make_unique<BatchWorkload>(options.relu_iterations)) {
   if (options_.max_allocation_retries && *options_.max_allocation_retries <= 0) {
     throw ValueError("max_allocation_retries must be positive");
   }
@@ -485,8 +455,7 @@ Keeper::~Keeper() {
   try {
     if (has_worker_state() && !already_stopping) release();
   } catch (const std::exception& e) {
-    KG_WARN(logger_for(platform_label(*backend_)), "rank {}: release during destruction failed: {}",
-            options_.rank, e.what());
+    KG_WARN(log_, "rank {}: release during destruction failed: {}", options_.rank, e.what());
   }
   if (thread_.joinable()) {
     // A worker stuck in the driver must not block or crash destruction; it owns its state.
@@ -496,9 +465,8 @@ Keeper::~Keeper() {
 
 void Keeper::keep() {
   std::lock_guard api(api_mutex_);
-  const std::string label = platform_label(*backend_);
-  const auto& lg = logger_for(label);
-  const std::string keep_thread = keep_thread_words(label);
+  const auto& lg = log_;
+  const std::string keep_thread = wording_->keep_thread;
   if (thread_.joinable()) {
     bool finished = false;
     bool stopping = false;
@@ -525,7 +493,7 @@ void Keeper::keep() {
     std::lock_guard pointer(shared_mutex_);
     shared_ = std::make_shared<Shared>();
   }
-  WorkerContext context{shared_, backend_, workload_, options_, label};
+  WorkerContext context{shared_, backend_, workload_, options_, wording_, log_};
   thread_ = std::thread(worker_main, std::move(context));
 
   std::unique_lock lock(shared_->mutex);
@@ -565,8 +533,7 @@ void Keeper::keep() {
 
 void Keeper::release() {
   std::lock_guard api(api_mutex_);
-  const std::string label = platform_label(*backend_);
-  const auto& lg = logger_for(label);
+  const auto& lg = log_;
   if (!thread_.joinable()) {
     if (retry_unreleased()) {
       KG_INFO(lg, "rank {}: release retried; GPU memory and context returned", options_.rank);
@@ -607,7 +574,7 @@ void Keeper::release() {
   const double timeout = release_join_timeout(options_.interval_seconds);
   if (!wait_finished(*shared_, std::chrono::duration<double>(timeout))) {
     const std::string text = fmt::format("rank {}: {} did not stop within {:.1f}s", options_.rank,
-                                         keep_thread_words(label), timeout);
+                                         wording_->keep_thread, timeout);
     KG_WARN(lg, "{}", text);
     throw TimeoutError(text);
   }
@@ -634,8 +601,7 @@ bool Keeper::retry_unreleased() {
     shared->status.detail.reset();
   }
   // Closed without holding the lock: status() readers must not wait behind the driver.
-  if (const auto refused = close_or_keep(*shared, std::move(session), options_.rank,
-                                         logger_for(platform_label(*backend_)))) {
+  if (const auto refused = close_or_keep(*shared, std::move(session), options_.rank, log_)) {
     std::rethrow_exception(refused);
   }
   std::lock_guard lock(shared->mutex);

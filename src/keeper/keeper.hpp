@@ -14,19 +14,23 @@
 #include <string>
 #include <thread>
 
+#include "core/defaults.hpp"
 #include "gpu/backend.hpp"
+#include "keeper/controller_wording.hpp"
 #include "keeper/workload.hpp"
 
-namespace keepgpu::keeper {
+namespace spdlog {
+class logger;
+}
 
-inline constexpr int kDefaultReluIterations = 5000;
+namespace keepgpu::keeper {
 
 struct KeeperOptions {
   int rank = 0;                        // visible ordinal
   double interval_seconds = 1.0;       // validated by the caller (core::validate_interval)
   std::uint64_t elements = 268435456;  // float32 elements to hold (1 GiB)
-  int busy_threshold = 25;             // -1 = unconditional
-  int relu_iterations = kDefaultReluIterations;
+  int busy_threshold = core::kDefaultBusyThreshold;  // -1 = unconditional
+  int relu_iterations = core::kDefaultReluIterations;
   // Out-of-memory attempts allowed before the first allocation succeeds; nullopt = retry every
   // interval without limit (upstream's ROCm controller's max_allocation_retries; must be > 0).
   std::optional<int> max_allocation_retries;
@@ -103,6 +107,8 @@ class Keeper {
  private:
   std::shared_ptr<gpu::Backend> backend_;
   KeeperOptions options_;
+  const ControllerWording* wording_;
+  std::shared_ptr<spdlog::logger> log_;
   std::shared_ptr<Workload> workload_;
   mutable std::mutex api_mutex_;  // serialises keep()/release()
   std::thread thread_;

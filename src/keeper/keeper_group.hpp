@@ -12,19 +12,18 @@
 #include <string>
 #include <vector>
 
+#include "core/defaults.hpp"
 #include "gpu/backend.hpp"
 #include "keeper/keeper.hpp"
 
 namespace keepgpu::keeper {
 
-inline constexpr double kDefaultGroupInterval = 300.0;
-
 struct GroupOptions {
   std::optional<std::vector<std::int64_t>> gpu_ids;  // nullopt = all visible GPUs
-  double interval_seconds = kDefaultGroupInterval;
-  std::string vram = "1GiB";
-  int busy_threshold = 25;
-  int relu_iterations = kDefaultReluIterations;
+  double interval_seconds = core::kDefaultIntervalSeconds;
+  std::string vram{core::kDefaultVram};
+  int busy_threshold = core::kDefaultBusyThreshold;
+  int relu_iterations = core::kDefaultReluIterations;
 };
 
 // Produces the backend of the active platform, or throws UnsupportedControllerPlatformError on a

@@ -13,15 +13,15 @@ MonotonicClock steady_seconds() {
   };
 }
 
-ReluWorkload::ReluWorkload(int iterations, MonotonicClock clock)
+BatchWorkload::BatchWorkload(int iterations, MonotonicClock clock)
     : iterations_(iterations), clock_(std::move(clock)) {}
 
-BatchResult ReluWorkload::run_batch(gpu::DeviceSession& session, int rank, std::stop_token stop) {
+BatchResult BatchWorkload::run_batch(gpu::DeviceSession& session, int rank, std::stop_token stop) {
   static const auto logger = log::get("keep_gpu.single_gpu_controller.cuda_gpu_controller");
   BatchResult result;
   const double start = clock_();
   for (int i = 0; i < iterations_; ++i) {
-    session.launch_relu();
+    session.launch_pass();
     ++result.launches;
     if (stop.stop_requested()) break;
   }

@@ -30,11 +30,12 @@ class Workload {
   virtual BatchResult run_batch(gpu::DeviceSession& session, int rank, std::stop_token stop) = 0;
 };
 
-// Upstream's keep-alive: `iterations` in-place ReLU launches over the whole buffer, then one
-// synchronise. The buffer holds values in [0, 1), so each launch is pure memory traffic.
-class ReluWorkload final : public Workload {
+// Upstream's keep-alive: `iterations` keep-alive passes over the whole buffer (an in-place ReLU;
+// copies on the ROCm path without kernels), then one synchronise. The buffer holds values in
+// [0, 1), so each pass is pure memory traffic.
+class BatchWorkload final : public Workload {
  public:
-  explicit ReluWorkload(int iterations, MonotonicClock clock = steady_seconds());
+  explicit BatchWorkload(int iterations, MonotonicClock clock = steady_seconds());
   BatchResult run_batch(gpu::DeviceSession& session, int rank, std::stop_token stop) override;
   int iterations() const noexcept { return iterations_; }
 

@@ -4,6 +4,7 @@
 #include <fmt/ranges.h>
 
 #include <algorithm>
+#include <array>
 #include <set>
 
 #include "core/errors.hpp"
@@ -30,35 +31,8 @@ nlohmann::json guarded(F&& body) {
   }
 }
 
-nlohmann::json error_body(const std::string& message) {
-  nlohmann::json error = nlohmann::json::object();
-  error["message"] = message;
-  nlohmann::json body = nlohmann::json::object();
-  body["error"] = std::move(error);
-  return body;
-}
-
-RestReply bad_request(const std::string& message) {
-  return {400, error_body("Bad request: " + message)};
-}
-
-RestReply typed_error(int status, const std::string& message, const std::string& type) {
-  RestReply reply{status, error_body(message)};
-  reply.body["error"]["type"] = type;
-  return reply;
-}
-
-// How a failed start or listing surfaces on the REST create path: unavailable is 503
-// (SessionStartupUnavailable), bad input 400 "Bad request: ...", anything else 500.
-RestReply create_failure(const ApiError& error) {
-  switch (error.code()) {
-    case kInvalidParams:
-      return bad_request(error.what());
-    case kStartupUnavailable:
-      return typed_error(503, error.what(), kStartupUnavailableType);
-    default:
-      return typed_error(500, error.what(), error.type().empty() ? "RuntimeError" : error.type());
-  }
+ApiError bad_request(const std::string& message) {
+  return ApiError(kInvalidParams, message, "ValueError");
 }
 
 }  // namespace
@@ -124,49 +98,44 @@ nlohmann::json Api::gpu_records() {
   return records;
 }
 
-bool Api::has_method(std::string_view method) const {
-  return method == "start_keep" || method == "stop_keep" || method == "status" ||
-         method == "list_gpus";
+std::span<const Api::Method> Api::methods() {
+  static constexpr std::array<Method, 4> kMethods{{
+      {"start_keep", &Api::start_keep},
+      {"stop_keep", &Api::stop_keep},
+      {"status", &Api::status},
+      {"list_gpus", &Api::list_gpus},
+  }};
+  return kMethods;
 }
 
 nlohmann::json Api::call(std::string_view method, const nlohmann::json& params) {
-  if (method == "start_keep") return start_keep(params);
-  if (method == "stop_keep") return stop_keep(params);
-  if (method == "status") return status(params);
-  if (method == "list_gpus") return list_gpus(params);
+  for (const Method& entry : methods()) {
+    if (entry.name == method) return (this->*entry.handler)(params);
+  }
   throw ApiError(kMethodNotFound, fmt::format("Unknown method: {}", method));
 }
 
-RestReply Api::rest_create_session(const nlohmann::json& body) {
+nlohmann::json Api::create_session(const nlohmann::json& body) {
   try {
-    if (!body.is_object()) return bad_request("JSON body must be an object");
+    if (!body.is_object()) throw bad_request("JSON body must be an object");
     const auto unknown = unknown_names(body, kStartKeepNames);
     if (!unknown.empty()) {
-      return bad_request("Unknown request fields: " + python_str_list_repr(unknown));
+      throw bad_request("Unknown request fields: " + python_str_list_repr(unknown));
     }
 
     // Cheap checks first: a bad request never reaches the GPU listing.
-    StartRequest request;
-    try {
-      request = validate_start_params(body);
-    } catch (const ApiError& e) {
-      return create_failure(e);
-    }
+    StartRequest request = validate_start_params(body);
     if (request.job_id && sessions_.contains(*request.job_id)) {
-      return bad_request(fmt::format("job_id {} already exists", *request.job_id));
+      throw bad_request(fmt::format("job_id {} already exists", *request.job_id));
     }
 
-    // Explicit ids must be ones the listing advertises (REST only; JSON-RPC checks the count).
+    // Explicit ids must be ones the listing advertises (here only; start_keep checks the count).
     if (request.options.gpu_ids) {
       nlohmann::json payload = nlohmann::json::object();
-      try {
-        payload["gpus"] = gpu_records();
-        check_gpu_payload(payload);
-      } catch (const ApiError& e) {
-        return create_failure(e);
-      }
+      payload["gpus"] = gpu_records();
+      check_gpu_payload(payload);
       const auto& records = payload["gpus"];
-      if (records.empty()) return typed_error(503, kNoUsableGpus, kStartupUnavailableType);
+      if (records.empty()) throw ApiError(kStartupUnavailable, kNoUsableGpus);
       std::set<std::int64_t> listed;
       for (const auto& record : records)
         listed.insert(record["id"].get<std::int64_t>());
@@ -175,33 +144,23 @@ RestReply Api::rest_create_session(const nlohmann::json& body) {
         if (!listed.contains(id)) offending.push_back(id);
       }
       if (!offending.empty()) {
-        return bad_request(fmt::format("gpu_ids must match listed visible GPU IDs ({}); got {}",
-                                       fmt::join(listed, ", "), core::format_id_list(offending)));
+        throw bad_request(fmt::format("gpu_ids must match listed visible GPU IDs ({}); got {}",
+                                      fmt::join(listed, ", "), core::format_id_list(offending)));
       }
     }
 
     nlohmann::json result = nlohmann::json::object();
-    try {
-      result["job_id"] = sessions_.start(std::move(request));
-    } catch (...) {
-      return create_failure(to_api_error(std::current_exception()));
-    }
-    return {200, std::move(result)};
+    result["job_id"] = sessions_.start(std::move(request));
+    return result;
   } catch (...) {
-    return create_failure(to_api_error(std::current_exception()));
-  }
-}
-
-RestReply Api::rest_list_gpus() {
-  try {
-    nlohmann::json body = nlohmann::json::object();
-    body["gpus"] = gpu_records();
-    return {200, std::move(body)};
-  } catch (const ApiError& e) {
-    if (e.code() == kStartupUnavailable) return typed_error(503, e.what(), e.type());
-    return typed_error(500, e.what(), "RuntimeError");
-  } catch (const std::exception& e) {
-    return typed_error(500, e.what(), "RuntimeError");
+    // Whatever kept the session from starting (no listing, no GPU, no platform) is reported as
+    // the session's startup being unavailable.
+    ApiError error = to_api_error(std::current_exception());
+    if (error.code() == kStartupUnavailable) {
+      throw ApiError(kStartupUnavailable, error.what(), kStartupUnavailableType);
+    }
+    if (error.type().empty()) throw ApiError(error.code(), error.what());
+    throw error;
   }
 }
 

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <functional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -22,12 +23,6 @@ namespace keepgpu::service {
 using GpuLister = std::function<std::vector<gpu::GpuInfo>()>;
 GpuLister default_gpu_lister();
 
-// A REST answer: HTTP status and JSON body.
-struct RestReply {
-  int status = 200;
-  nlohmann::json body;
-};
-
 class Api {
  public:
   Api(SessionManager& sessions, GpuLister lister = default_gpu_lister());
@@ -39,13 +34,22 @@ class Api {
   nlohmann::json status(const nlohmann::json& params);
   nlohmann::json list_gpus(const nlohmann::json& params);
 
+  // The four methods by name, in the order the tool list shows them: the one table that JSON-RPC
+  // and MCP dispatch through.
+  struct Method {
+    std::string_view name;
+    nlohmann::json (Api::*handler)(const nlohmann::json& params);
+  };
+  static std::span<const Method> methods();
+
   // Dispatches one of the four names; ApiError(-32601, "Unknown method: <name>") otherwise.
-  bool has_method(std::string_view method) const;
   nlohmann::json call(std::string_view method, const nlohmann::json& params);
 
-  // REST facade: POST /api/sessions with its own validation and listing check.
-  RestReply rest_create_session(const nlohmann::json& body);
-  RestReply rest_list_gpus();
+  // Creating a session from a request body (the REST form of start_keep): unknown fields are named
+  // together, an existing job id is refused before the listing is read, and explicit gpu_ids must
+  // be ones the listing advertises. Throws ApiError: -32602 for bad input, -32000 (type
+  // "SessionStartupUnavailable") when no GPU session can start, -32603 otherwise.
+  nlohmann::json create_session(const nlohmann::json& body);
 
   SessionManager& sessions() { return sessions_; }
 

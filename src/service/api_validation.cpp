@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "core/defaults.hpp"
 #include "core/errors.hpp"
 #include "core/gpu_ids.hpp"
 #include "core/identifiers.hpp"
@@ -16,10 +17,6 @@ namespace keepgpu::service {
 namespace {
 
 constexpr const char* kJobIdMessage = "job_id must be a URL-path-safe non-empty string";
-
-// The start_keep defaults, as status echoes them when the caller omitted the field.
-constexpr int kDefaultInterval = 300;
-constexpr const char* kDefaultVram = "1GiB";
 
 std::string message_of(const std::exception& e) {
   return e.what();
@@ -81,14 +78,14 @@ StartRequest validate_start_params(const nlohmann::json& params) {
     gpu_ids = *it;
   }
 
-  nlohmann::json interval = kDefaultInterval;
+  nlohmann::json interval = core::kDefaultIntervalSeconds;
   if (auto it = params.find("interval"); it != params.end()) {
     const core::Interval checked =
         as_invalid_params([&] { return core::validate_interval_json(*it); });
     request.options.interval_seconds = checked.seconds();
     interval = *it;
   } else {
-    request.options.interval_seconds = kDefaultInterval;
+    request.options.interval_seconds = core::kDefaultIntervalSeconds;
   }
 
   int busy_threshold = core::kDefaultBusyThreshold;
@@ -97,14 +94,14 @@ StartRequest validate_start_params(const nlohmann::json& params) {
   }
   request.options.busy_threshold = busy_threshold;
 
-  nlohmann::json vram = kDefaultVram;
+  nlohmann::json vram = core::kDefaultVram;
   if (auto it = params.find("vram"); it != params.end()) {
     as_invalid_params([&] { return core::parse_vram_elements_json(*it); });
     vram = *it;
     // The keeper parses text; an integer byte count is the same amount without a unit.
     request.options.vram = it->is_string() ? it->get<std::string>() : it->dump();
   } else {
-    request.options.vram = kDefaultVram;
+    request.options.vram = core::kDefaultVram;
   }
 
   if (auto it = params.find("job_id"); it != params.end() && !it->is_null()) {
@@ -125,7 +122,7 @@ std::optional<std::string> job_id_param(const nlohmann::json& params) {
   return validated_job_id(*it);
 }
 
-ApiError to_api_error(std::exception_ptr error) {
+ApiError to_api_error(const std::exception_ptr& error) {
   try {
     std::rethrow_exception(error);
   } catch (const ApiError& e) {

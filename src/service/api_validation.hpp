@@ -43,7 +43,7 @@ std::optional<std::string> job_id_param(const nlohmann::json& params);
 // input errors (ValueError, TypeError) -32602; hardware unavailable (ControllerStartupUnavailable,
 // DeviceEnumerationUnavailableError) -32000 with type "SessionStartupUnavailable"; anything else
 // -32603 "RuntimeError". An ApiError passes through unchanged.
-ApiError to_api_error(std::exception_ptr error);
+ApiError to_api_error(const std::exception_ptr& error);
 
 // Python's repr() of a str and of a list of str ("['a', 'x']"), as upstream's REST messages quote
 // field names.

@@ -74,10 +74,11 @@ std::string error_text(int code, std::string_view message) {
 Dispatcher::Dispatcher(Api& api) {
   // ping touches nothing: no telemetry, no sessions, no health probe.
   add_method("ping", [](const nlohmann::json&) { return nlohmann::json::object(); });
-  add_method("start_keep", [&api](const nlohmann::json& p) { return api.start_keep(p); });
-  add_method("stop_keep", [&api](const nlohmann::json& p) { return api.stop_keep(p); });
-  add_method("status", [&api](const nlohmann::json& p) { return api.status(p); });
-  add_method("list_gpus", [&api](const nlohmann::json& p) { return api.list_gpus(p); });
+  for (const Api::Method& method : Api::methods()) {
+    add_method(std::string(method.name), [&api, handler = method.handler](const nlohmann::json& p) {
+      return (api.*handler)(p);
+    });
+  }
 }
 
 void Dispatcher::add_method(std::string name, Handler handler) {
@@ -199,10 +200,6 @@ std::optional<std::string> Dispatcher::handle_text(std::string_view text) const 
     return error_text(kParseError, error.what());
   }
   return handle_value(message, text);
-}
-
-std::optional<std::string> handle_jsonrpc_text(std::string_view body, Api& api) {
-  return Dispatcher(api).handle_text(body);
 }
 
 }  // namespace keepgpu::service::jsonrpc

@@ -72,7 +72,4 @@ class Dispatcher {
   std::map<std::string, Handler, std::less<>> methods_;
 };
 
-// Convenience for one-off calls: a Dispatcher with the default methods over `api`.
-std::optional<std::string> handle_jsonrpc_text(std::string_view body, Api& api);
-
 }  // namespace keepgpu::service::jsonrpc

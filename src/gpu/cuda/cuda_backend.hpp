@@ -16,7 +16,7 @@ class CudaBackend final : public Backend {
   explicit CudaBackend(CudaLoader cuda = CudaApi::shared,
                        nvml::NvmlLoader nvml = nvml::NvmlApi::shared);
 
-  std::string platform() const override { return "cuda"; }
+  Platform platform() const override { return Platform::cuda; }
   // cuInit + cuDeviceGetCount, without creating any context.
   int device_count() override;
   // Retains the device's primary context on the calling thread (see CudaSession).

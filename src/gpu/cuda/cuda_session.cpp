@@ -13,7 +13,7 @@
 namespace keepgpu::gpu::cuda {
 namespace {
 
-constexpr std::size_t kJitLogBytes = 16 * 1024;
+constexpr std::size_t kJitLogBytes = std::size_t{16} * 1024;
 
 std::shared_ptr<spdlog::logger> session_log() {
   static const auto logger =
@@ -36,11 +36,11 @@ CudaSession::CudaSession(std::shared_ptr<const CudaApi> api, int visible_ordinal
     context_retained_ = true;
     make_current();
     load_module();
-    for (Chunk& chunk : chunks_) {
-      // Blocking sync: the keeper thread sleeps while it waits for a chunk instead of spinning.
-      api_->check(api_->cuEventCreate(&chunk.event, kEventBlockingSync | kEventDisableTiming),
+    // Blocking sync: the keeper thread sleeps while it waits for a chunk instead of spinning.
+    in_flight_.create_events([&](CUevent& event) {
+      api_->check(api_->cuEventCreate(&event, kEventBlockingSync | kEventDisableTiming),
                   "cuEventCreate");
-    }
+    });
   } catch (...) {
     try {
       close();
@@ -71,8 +71,9 @@ void CudaSession::load_module() {
   CUjit_option options[] = {kJitInfoLogBuffer, kJitInfoLogBufferSizeBytes, kJitErrorLogBuffer,
                             kJitErrorLogBufferSizeBytes};
   // Sizes travel in the pointer-sized option slots, as the driver API specifies.
-  void* values[] = {info_log.data(), reinterpret_cast<void*>(std::uintptr_t{kJitLogBytes - 1}),
-                    error_log.data(), reinterpret_cast<void*>(std::uintptr_t{kJitLogBytes - 1})};
+  // NOLINTNEXTLINE(performance-no-int-to-ptr): the slot holds an integer, not an address.
+  void* const log_size = reinterpret_cast<void*>(std::uintptr_t{kJitLogBytes - 1});
+  void* values[] = {info_log.data(), log_size, error_log.data(), log_size};
   const CUresult status = api_->cuModuleLoadDataEx(&module_, keepalive_ptx().data(),
                                                    std::size(options), options, values);
   if (status != kSuccess) {
@@ -133,32 +134,22 @@ void CudaSession::free_buffer() {
   api_->check(api_->cuMemFree(buffer_), "cuMemFree_v2");
   buffer_ = 0;
   elements_ = 0;
-  launches_in_chunk_ = 0;
+  in_flight_.restart_chunk();
 }
 
-void CudaSession::launch_relu() {
+void CudaSession::launch_pass() {
   if (buffer_ == 0) throw GpuError("no buffer allocated", kErrorInvalidValue, false);
   make_current();
   launch(relu_, "cuLaunchKernel(keepgpu_relu)");
-  if (++launches_in_chunk_ < kLaunchesPerChunk) return;
-  launches_in_chunk_ = 0;
-  // Close the chunk with an event. Reusing the older of the two events first waits for the chunk
-  // it marked, so no more than two chunks are ever queued behind the host.
-  Chunk& chunk = chunks_[next_chunk_];
-  if (chunk.pending) {
-    api_->check(api_->cuEventSynchronize(chunk.event), "cuEventSynchronize");
-    chunk.pending = false;
-  }
-  api_->check(api_->cuEventRecord(chunk.event, nullptr), "cuEventRecord");
-  chunk.pending = true;
-  next_chunk_ = (next_chunk_ + 1) % chunks_.size();
+  in_flight_.count_launch(
+      [&](CUevent event) { api_->check(api_->cuEventSynchronize(event), "cuEventSynchronize"); },
+      [&](CUevent event) { api_->check(api_->cuEventRecord(event, nullptr), "cuEventRecord"); });
 }
 
 void CudaSession::synchronize() {
   make_current();
   api_->check(api_->cuCtxSynchronize(), "cuCtxSynchronize");
-  for (Chunk& chunk : chunks_)
-    chunk.pending = false;
+  in_flight_.all_complete();
 }
 
 MemoryInfo CudaSession::memory_info() {
@@ -177,10 +168,8 @@ void CudaSession::close() {
     KG_DEBUG(session_log(), "rank {}: {}", ordinal_, api_->describe(status, "cuCtxSetCurrent"));
   }
   free_buffer();
-  for (Chunk& chunk : chunks_) {
-    if (chunk.event != nullptr) api_->check(api_->cuEventDestroy(chunk.event), "cuEventDestroy");
-    chunk = Chunk{};
-  }
+  in_flight_.destroy_events(
+      [&](CUevent event) { api_->check(api_->cuEventDestroy(event), "cuEventDestroy"); });
   if (module_ != nullptr) api_->check(api_->cuModuleUnload(module_), "cuModuleUnload");
   module_ = nullptr;
   // The primary context (and the memory it pins) goes away with its last release.

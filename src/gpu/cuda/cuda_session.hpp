@@ -1,21 +1,19 @@
 // One CUDA device held by a keeper: its primary context, the keep-alive kernels and the buffer.
 #pragma once
 
-#include <array>
 #include <cstdint>
 #include <memory>
 
 #include "gpu/backend.hpp"
 #include "gpu/cuda/cuda_api.hpp"
+#include "gpu/in_flight_bound.hpp"
 
 namespace keepgpu::gpu::cuda {
 
 class CudaSession final : public DeviceSession {
  public:
-  // Work in flight is bounded in chunks of this many launches: after each chunk an event is
-  // recorded, and at most two chunks may be outstanding, so a stop request waits for at most
-  // about two chunks of kernels instead of a whole queued batch.
-  static constexpr unsigned kLaunchesPerChunk = 16;
+  // Work in flight is bounded in chunks of this many launches (see InFlightBound).
+  static constexpr unsigned kLaunchesPerChunk = InFlightBound<CUevent>::kLaunchesPerChunk;
 
   // Retains the primary context of `visible_ordinal`, makes it current on the calling thread and
   // JIT-loads the kernels. Throws GpuError (a JIT failure quotes the JIT log) and releases
@@ -31,18 +29,11 @@ class CudaSession final : public DeviceSession {
   // Frees the buffer, destroys the events, unloads the module and releases the primary context.
   void close() override;
   std::uint64_t allocated_elements() const noexcept override { return elements_; }
-  void launch_relu() override;
+  void launch_pass() override;
   void synchronize() override;
-  // Allocations are not pooled: nothing to trim.
-  void trim_cache() noexcept override {}
   MemoryInfo memory_info() override;
 
  private:
-  struct Chunk {
-    CUevent event = nullptr;
-    bool pending = false;  // recorded and not yet known to be complete
-  };
-
   void make_current() const;
   void load_module();
   void launch(CUfunction kernel, std::string_view call);
@@ -55,9 +46,7 @@ class CudaSession final : public DeviceSession {
   CUmodule module_ = nullptr;
   CUfunction fill_ = nullptr;
   CUfunction relu_ = nullptr;
-  std::array<Chunk, 2> chunks_{};
-  std::size_t next_chunk_ = 0;
-  unsigned launches_in_chunk_ = 0;
+  InFlightBound<CUevent> in_flight_;
   CUdeviceptr buffer_ = 0;
   std::uint64_t elements_ = 0;
 };

@@ -46,6 +46,7 @@ std::vector<char> compile_keepalive(const HiprtcApi& rtc, const std::optional<st
   std::vector<std::string> options = {"-O3"};
   if (arch) options.push_back("--gpu-architecture=" + *arch);
   std::vector<const char*> pointers;
+  pointers.reserve(options.size());
   for (const std::string& option : options)
     pointers.push_back(option.c_str());
   if (const hiprtcResult status = rtc.hiprtcCompileProgram(

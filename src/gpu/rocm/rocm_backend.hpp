@@ -21,7 +21,7 @@ class RocmBackend final : public Backend {
   explicit RocmBackend(HipLoader hip = HipApi::shared, HiprtcLoader hiprtc = HiprtcApi::shared,
                        RsmiLoader rsmi = RsmiApi::shared);
 
-  std::string platform() const override { return "rocm"; }
+  Platform platform() const override { return Platform::rocm; }
   // hipInit + hipGetDeviceCount: 0 without a runtime or device.
   int device_count() override;
   // Takes a ROCm SMI lease, then selects the device on the calling thread (see RocmSession).

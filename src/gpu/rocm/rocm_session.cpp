@@ -25,12 +25,12 @@ RocmSession::RocmSession(std::shared_ptr<const HipApi> api, int visible_ordinal,
     api_->check(api_->hipInit(0), "hipInit");
     select();
     choose_path(kernels);
-    for (Chunk& chunk : chunks_) {
-      // Blocking sync: the keeper thread sleeps while it waits for a chunk instead of spinning.
-      api_->check(api_->hipEventCreateWithFlags(&chunk.event,
-                                                kHipEventBlockingSync | kHipEventDisableTiming),
-                  "hipEventCreateWithFlags");
-    }
+    // Blocking sync: the keeper thread sleeps while it waits for a chunk instead of spinning.
+    in_flight_.create_events([&](hipEvent_t& event) {
+      api_->check(
+          api_->hipEventCreateWithFlags(&event, kHipEventBlockingSync | kHipEventDisableTiming),
+          "hipEventCreateWithFlags");
+    });
   } catch (...) {
     try {
       close();
@@ -122,35 +122,29 @@ void RocmSession::free_buffer() {
   api_->check(api_->hipFree(buffer_), "hipFree");
   buffer_ = nullptr;
   elements_ = 0;
-  launches_in_chunk_ = 0;
+  in_flight_.restart_chunk();
 }
 
-void RocmSession::launch_relu() {
+void RocmSession::launch_pass() {
   if (buffer_ == nullptr) throw GpuError("no buffer allocated", kHipErrorInvalidValue, false);
   // The hot path: thousands of launches per batch, so the device is only set when this thread's
   // current device is another one.
   int current = -1;
   if (api_->hipGetDevice(&current) != kHipSuccess || current != ordinal_) select();
   ops_->pass(buffer_, elements_);
-  if (++launches_in_chunk_ < kLaunchesPerChunk) return;
-  launches_in_chunk_ = 0;
-  // Reusing the older of the two events first waits for the chunk it marked, so no more than two
-  // chunks are ever queued behind the host.
-  Chunk& chunk = chunks_[next_chunk_];
-  if (chunk.pending) {
-    api_->check(api_->hipEventSynchronize(chunk.event), "hipEventSynchronize");
-    chunk.pending = false;
-  }
-  api_->check(api_->hipEventRecord(chunk.event, nullptr), "hipEventRecord");
-  chunk.pending = true;
-  next_chunk_ = (next_chunk_ + 1) % chunks_.size();
+  in_flight_.count_launch(
+      [&](hipEvent_t event) {
+        api_->check(api_->hipEventSynchronize(event), "hipEventSynchronize");
+      },
+      [&](hipEvent_t event) {
+        api_->check(api_->hipEventRecord(event, nullptr), "hipEventRecord");
+      });
 }
 
 void RocmSession::synchronize() {
   select();
   api_->check(api_->hipDeviceSynchronize(), "hipDeviceSynchronize");
-  for (Chunk& chunk : chunks_)
-    chunk.pending = false;
+  in_flight_.all_complete();
 }
 
 MemoryInfo RocmSession::memory_info() {
@@ -166,11 +160,8 @@ void RocmSession::close() {
   // stopped.
   if (api_) {
     free_buffer();
-    for (Chunk& chunk : chunks_) {
-      if (chunk.event != nullptr)
-        api_->check(api_->hipEventDestroy(chunk.event), "hipEventDestroy");
-      chunk = Chunk{};
-    }
+    in_flight_.destroy_events(
+        [&](hipEvent_t event) { api_->check(api_->hipEventDestroy(event), "hipEventDestroy"); });
   }
   if (ops_) ops_->unload();
   ops_.reset();

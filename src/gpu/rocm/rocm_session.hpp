@@ -2,11 +2,11 @@
 // device-to-device copies) and the buffer.
 #pragma once
 
-#include <array>
 #include <cstdint>
 #include <memory>
 
 #include "gpu/backend.hpp"
+#include "gpu/in_flight_bound.hpp"
 #include "gpu/rocm/hip_api.hpp"
 #include "gpu/rocm/keepalive_ops.hpp"
 #include "gpu/rocm/kernel_cache.hpp"
@@ -16,10 +16,8 @@ namespace keepgpu::gpu::rocm {
 
 class RocmSession final : public DeviceSession {
  public:
-  // Work in flight is bounded as in CudaSession: an event closes every chunk of this many
-  // launches and at most two chunks are outstanding, so a stop waits for about two chunks of
-  // work instead of a whole queued batch.
-  static constexpr unsigned kLaunchesPerChunk = 16;
+  // Work in flight is bounded in chunks of this many launches (see InFlightBound).
+  static constexpr unsigned kLaunchesPerChunk = InFlightBound<hipEvent_t>::kLaunchesPerChunk;
 
   // Takes over `smi` (ROCm SMI stays initialised while the session lives), selects
   // `visible_ordinal` on the calling thread and prepares the keep-alive path: the kernels from
@@ -37,21 +35,14 @@ class RocmSession final : public DeviceSession {
   // Frees the buffer, the events and the module, then gives the SMI lease back.
   void close() override;
   std::uint64_t allocated_elements() const noexcept override { return elements_; }
-  void launch_relu() override;
+  void launch_pass() override;
   void synchronize() override;
-  // Allocations are not pooled: nothing to trim.
-  void trim_cache() noexcept override {}
   MemoryInfo memory_info() override;
 
   // True when the hiprtc kernels run, false for the copy path.
   bool uses_kernels() const noexcept { return uses_kernels_; }
 
  private:
-  struct Chunk {
-    hipEvent_t event = nullptr;
-    bool pending = false;
-  };
-
   void select() const;
   void choose_path(KernelCache& kernels);
 
@@ -60,9 +51,7 @@ class RocmSession final : public DeviceSession {
   int ordinal_ = 0;
   std::unique_ptr<KeepaliveOps> ops_;
   bool uses_kernels_ = false;
-  std::array<Chunk, 2> chunks_{};
-  std::size_t next_chunk_ = 0;
-  unsigned launches_in_chunk_ = 0;
+  InFlightBound<hipEvent_t> in_flight_;
   void* buffer_ = nullptr;
   std::uint64_t elements_ = 0;
 };

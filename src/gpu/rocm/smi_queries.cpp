@@ -16,13 +16,13 @@ std::optional<std::uint32_t> monitor_count(const RsmiApi& api, rsmi_status_t& st
 SmiExtras read_extras(const RsmiApi& api, std::uint32_t index) {
   SmiExtras extras;
   std::uint64_t microwatts = 0;
-  if (api.rsmi_dev_current_socket_power_get != nullptr &&
-      api.rsmi_dev_current_socket_power_get(index, &microwatts) == kRsmiSuccess) {
-    extras.power_watts = static_cast<double>(microwatts) / 1e6;
-  } else if (api.rsmi_dev_power_ave_get != nullptr &&
-             api.rsmi_dev_power_ave_get(index, 0, &microwatts) == kRsmiSuccess) {
-    extras.power_watts = static_cast<double>(microwatts) / 1e6;
-  }
+  // The current socket power where the library has it, else the average.
+  const bool power_read =
+      (api.rsmi_dev_current_socket_power_get != nullptr &&
+       api.rsmi_dev_current_socket_power_get(index, &microwatts) == kRsmiSuccess) ||
+      (api.rsmi_dev_power_ave_get != nullptr &&
+       api.rsmi_dev_power_ave_get(index, 0, &microwatts) == kRsmiSuccess);
+  if (power_read) extras.power_watts = static_cast<double>(microwatts) / 1e6;
   if (api.rsmi_dev_temp_metric_get != nullptr) {
     for (const std::uint32_t sensor : {kRsmiTempEdge, kRsmiTempJunction}) {
       std::int64_t millidegrees = 0;

@@ -21,10 +21,10 @@ namespace {
 // After the reply, unread request bytes are drained for at most this long (and this much), so
 // closing does not reset the connection before the client has read the reply.
 constexpr std::chrono::milliseconds kLingerTime{2000};
-constexpr std::size_t kLingerBytes = 2 * 1024 * 1024;
+constexpr std::size_t kLingerBytes = std::size_t{2} * 1024 * 1024;
 
 // Requests or replies at least this big give freed memory back to the system when done.
-constexpr std::size_t kLargeRequestBytes = 64 * 1024;
+constexpr std::size_t kLargeRequestBytes = std::size_t{64} * 1024;
 
 // Clients that ask (curl does for larger bodies) wait for this before sending the body.
 constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";

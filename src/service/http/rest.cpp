@@ -5,21 +5,26 @@
 namespace keepgpu::service::http {
 namespace {
 
-Reply from_rest_reply(const RestReply& reply) {
-  return json_reply(reply.status, reply.body);
+// The one place where an Api error becomes an HTTP answer: bad input is 400 (the create path
+// prefixes "Bad request: ", as upstream does; the path forms do not), an unavailable GPU session
+// or listing is 503 and anything else 500, both with the error's type in the body.
+Reply api_error_reply(const ApiError& error, std::string_view bad_request_prefix) {
+  switch (error.code()) {
+    case kInvalidParams:
+      return error_reply(400, std::string(bad_request_prefix) + error.what());
+    case kStartupUnavailable:
+      return typed_error_reply(503, error.what(), error.type());
+    default:
+      return typed_error_reply(500, error.what(), error.type());
+  }
 }
 
-// Errors of the path forms (status, stop): bad ids are 400 without the "Bad request: " prefix.
 template <typename Call>
-Reply path_call(Call&& call) {
+Reply answer(Call&& call, std::string_view bad_request_prefix = {}) {
   try {
     return json_reply(200, call());
   } catch (const ApiError& error) {
-    if (error.code() == kInvalidParams) return error_reply(400, error.what());
-    if (error.code() == kStartupUnavailable) {
-      return typed_error_reply(503, error.what(), error.type());
-    }
-    return typed_error_reply(500, error.what(), error.type());
+    return api_error_reply(error, bad_request_prefix);
   } catch (const std::exception& error) {
     return typed_error_reply(500, error.what(), "RuntimeError");
   }
@@ -31,27 +36,20 @@ nlohmann::json job_params(const std::optional<std::string>& job_id) {
   return params;
 }
 
+constexpr std::string_view kBadRequest = "Bad request: ";
+
 }  // namespace
 
 Reply rest_list_gpus(Api& api) {
-  try {
-    return from_rest_reply(api.rest_list_gpus());
-  } catch (const ApiError& error) {
-    if (error.code() == kStartupUnavailable) {
-      return typed_error_reply(503, error.what(), "DeviceEnumerationUnavailableError");
-    }
-    return typed_error_reply(500, error.what(), error.type());
-  } catch (const std::exception& error) {
-    return typed_error_reply(500, error.what(), "RuntimeError");
-  }
+  return answer([&] { return api.list_gpus(nlohmann::json::object()); });
 }
 
 Reply rest_status(Api& api, const std::optional<std::string>& job_id) {
-  return path_call([&] { return api.status(job_params(job_id)); });
+  return answer([&] { return api.status(job_params(job_id)); });
 }
 
 Reply rest_stop(Api& api, const std::optional<std::string>& job_id) {
-  return path_call([&] { return api.stop_keep(job_params(job_id)); });
+  return answer([&] { return api.stop_keep(job_params(job_id)); });
 }
 
 Reply rest_create(Api& api, std::string_view body) {
@@ -59,22 +57,9 @@ Reply rest_create(Api& api, std::string_view body) {
   try {
     request = decode_json_body(body);
   } catch (const BodyError& error) {
-    return error_reply(400, std::string("Bad request: ") + error.what());
+    return error_reply(400, std::string(kBadRequest) + error.what());
   }
-  // Api answers every expected outcome as a RestReply; these catch what escapes it.
-  try {
-    return from_rest_reply(api.rest_create_session(request));
-  } catch (const ApiError& error) {
-    if (error.code() == kInvalidParams) {
-      return error_reply(400, std::string("Bad request: ") + error.what());
-    }
-    if (error.code() == kStartupUnavailable) {
-      return typed_error_reply(503, error.what(), "SessionStartupUnavailable");
-    }
-    return typed_error_reply(500, error.what(), error.type());
-  } catch (const std::exception& error) {
-    return typed_error_reply(500, error.what(), "RuntimeError");
-  }
+  return answer([&] { return api.create_session(request); }, kBadRequest);
 }
 
 }  // namespace keepgpu::service::http

@@ -9,12 +9,6 @@ namespace {
 
 using nlohmann::json;
 
-const std::vector<std::string_view>& tool_names() {
-  static const std::vector<std::string_view> names = {"start_keep", "stop_keep", "status",
-                                                      "list_gpus"};
-  return names;
-}
-
 json server_info(const ServerIdentity& identity) {
   return {{"name", identity.name}, {"title", identity.title}, {"version", identity.version}};
 }
@@ -86,7 +80,7 @@ bool is_supported_version(std::string_view version) {
 std::string negotiate_version(const json& requested) {
   const auto& versions = handshake_versions();
   if (requested.is_string()) {
-    const auto text = requested.get<std::string>();
+    auto text = requested.get<std::string>();
     if (std::find(versions.begin(), versions.end(), text) != versions.end()) return text;
   }
   // Unknown, missing, or the stateless revision (which has no initialize): the newest
@@ -124,8 +118,9 @@ json tools_call_result(const json& params, Api& api) {
   }
   json arguments = tool_arguments(params);
   const std::string tool = name->get<std::string>();
-  const auto& names = tool_names();
-  if (std::find(names.begin(), names.end(), tool) == names.end()) {
+  const auto methods = Api::methods();
+  if (std::none_of(methods.begin(), methods.end(),
+                   [&](const Api::Method& method) { return method.name == tool; })) {
     throw ApiError(kInvalidParams, "Unknown tool: " + tool);
   }
   try {
@@ -143,7 +138,7 @@ json tools_call_result(const json& params, Api& api) {
   }
 }
 
-void register_methods(jsonrpc::Dispatcher& dispatcher, Api& api, ServerIdentity identity) {
+void register_methods(jsonrpc::Dispatcher& dispatcher, Api& api, const ServerIdentity& identity) {
   dispatcher.add_method(
       "initialize", [identity](const json& params) { return initialize_result(params, identity); });
   dispatcher.add_method("server/discover", per_request_version([identity](const json&) {

@@ -58,6 +58,6 @@ std::string payload_text(const nlohmann::json& payload);
 // Registers initialize, tools/list, tools/call and server/discover into `dispatcher`. Requests
 // whose params._meta names the stateless revision get "resultType": "complete" in their results;
 // one naming an unknown revision gets -32022.
-void register_methods(jsonrpc::Dispatcher& dispatcher, Api& api, ServerIdentity identity);
+void register_methods(jsonrpc::Dispatcher& dispatcher, Api& api, const ServerIdentity& identity);
 
 }  // namespace keepgpu::service::mcp

@@ -1,6 +1,7 @@
 // The four tools as tools/list describes them: upstream's names, titles, descriptions and input
 // schemas, plus output schemas that match what each tool returns, so
 // clients that validate structuredContent accept it.
+#include "core/defaults.hpp"
 #include "service/mcp/protocol.hpp"
 
 namespace keepgpu::service::mcp {
@@ -64,7 +65,7 @@ json start_keep_tool() {
              {{"type", {"string", "integer"}},
               {"minimum", 4},
               {"maximum", 1125899906842624},
-              {"default", "1GiB"},
+              {"default", core::kDefaultVram},
               {"description",
                "Human-readable VRAM amount or integer bytes to keep; byte-equivalent values must "
                "be no more than 1 PiB."}}},
@@ -72,13 +73,13 @@ json start_keep_tool() {
              {{"type", "number"},
               {"exclusiveMinimum", 0},
               {"maximum", 9223372036},
-              {"default", 300},
+              {"default", core::kDefaultIntervalSeconds},
               {"description", "Seconds between keep-alive checks."}}},
             {"busy_threshold",
              {{"type", "integer"},
               {"minimum", -1},
               {"maximum", 100},
-              {"default", 25},
+              {"default", core::kDefaultBusyThreshold},
               {"description",
                "Defaults to 25; -1 disables utilization backoff; 0..100 backs off."}}},
             {"job_id", job_id_property("Optional URL-path-safe session identifier.")}})},

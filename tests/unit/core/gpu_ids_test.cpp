@@ -62,6 +62,21 @@ TEST(GpuIdsText, Accepted) {
             Ids({kInt64Max, kInt64Max}));
 }
 
+TEST(GpuIdsText, DigitsAreExactAndCanonical) {
+  using Digits = std::vector<std::string>;
+  EXPECT_EQ(parse_gpu_id_digits(" 0 , 007,\t2"), Digits({"0", "7", "2"}));
+  EXPECT_EQ(parse_gpu_id_digits("000"), Digits({"0"}));
+  EXPECT_EQ(parse_gpu_id_digits("99999999999999999999,99999999999999999998"),
+            Digits({"99999999999999999999", "99999999999999999998"}));
+  // The same validation as the integer form, first failure wins.
+  EXPECT_EQ(thrown<ValueError>([] { parse_gpu_id_digits("0,00"); }),
+            thrown<ValueError>([] { parse_gpu_ids_text("0,00"); }));
+  EXPECT_EQ(thrown<ValueError>([] { parse_gpu_id_digits("1,-2"); }),
+            thrown<ValueError>([] { parse_gpu_ids_text("1,-2"); }));
+  EXPECT_EQ(thrown<ValueError>([] { parse_gpu_id_digits("a"); }),
+            thrown<ValueError>([] { parse_gpu_ids_text("a"); }));
+}
+
 TEST(GpuIdsText, Empty) {
   EXPECT_EQ(text_error(""), kEmptyText);
   EXPECT_EQ(text_error("   "), kEmptyText);

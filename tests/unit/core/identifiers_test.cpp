@@ -2,7 +2,6 @@
 
 #include <gtest/gtest.h>
 
-#include <nlohmann/json.hpp>
 #include <set>
 #include <string>
 
@@ -13,7 +12,6 @@ namespace keepgpu::core {
 namespace {
 
 using keepgpu::test::thrown;
-using Json = nlohmann::json;
 
 constexpr const char* kJobId = "job_id must be a URL-path-safe non-empty string";
 constexpr const char* kHost = "host must be a DNS hostname or IPv4 address";
@@ -123,30 +121,12 @@ TEST(Port, TextRejected) {
   }
 }
 
-TEST(Port, IntegersAndJson) {
+TEST(Port, IntegersInRange) {
   EXPECT_EQ(validate_port(1), 1);
   EXPECT_EQ(validate_port(65535), 65535);
   for (long long port : {0LL, 65536LL, -1LL}) {
     EXPECT_EQ(thrown<ValueError>([&] { validate_port(port); }), kPort) << port;
   }
-  for (const Json& value :
-       {Json(1), Json(8765), Json(65535), Json("1"), Json("8765"), Json("65535")}) {
-    EXPECT_NO_THROW(validate_port_json(value)) << value.dump();
-  }
-  EXPECT_EQ(validate_port_json(Json("8765")), 8765);
-  for (const Json& value : {Json(0), Json(65536), Json(-1), Json(true), Json(false), Json(""),
-                            Json(" "), Json("abc"), Json(" 8765"), Json("8765 "), Json("+8765"),
-                            Json("8_765"), Json("\xEF\xBC\x91\xEF\xBC\x92\xEF\xBC\x93"),
-                            Json(8765.0), Json(), Json(18446744073709551615ULL)}) {
-    EXPECT_EQ(thrown<ValueError>([&] { validate_port_json(value); }), kPort) << value.dump();
-  }
-}
-
-TEST(Endpoint, HostThenPort) {
-  EXPECT_EQ(validate_endpoint("localhost", "8765"), std::make_pair(std::string("localhost"), 8765));
-  EXPECT_EQ(thrown<ValueError>([] { validate_endpoint("bad host", "8765"); }), kHost);
-  EXPECT_EQ(thrown<ValueError>([] { validate_endpoint("localhost", "70000"); }), kPort);
-  EXPECT_EQ(thrown<ValueError>([] { validate_endpoint("bad host", "70000"); }), kHost);
 }
 
 }  // namespace

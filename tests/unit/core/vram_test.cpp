@@ -185,5 +185,14 @@ TEST(Vram, JsonValues) {
             "vram_to_keep must be str or int bytes, got object");
 }
 
+TEST(FormatBytes, BinaryUnitsWithOneDecimal) {
+  EXPECT_EQ(format_bytes(0), "0 B");
+  EXPECT_EQ(format_bytes(4), "0.0 MiB");
+  EXPECT_EQ(format_bytes(8ULL << 20), "8.0 MiB");
+  EXPECT_EQ(format_bytes((1ULL << 30) - 1), "1024.0 MiB");
+  EXPECT_EQ(format_bytes(1ULL << 30), "1.0 GiB");
+  EXPECT_EQ(format_bytes(3ULL << 29), "1.5 GiB");
+}
+
 }  // namespace
 }  // namespace keepgpu::core

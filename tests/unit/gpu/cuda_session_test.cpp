@@ -33,7 +33,7 @@ class CudaSessionTest : public ::testing::Test {
 
 TEST_F(CudaSessionTest, BackendBasics) {
   scenario(testing::mock_devices(3));
-  EXPECT_EQ(backend_.platform(), "cuda");
+  EXPECT_EQ(backend_.platform(), Platform::cuda);
   EXPECT_EQ(backend_.device_count(), 3);
   ScopedEnv env("CUDA_VISIBLE_DEVICES", "2");
   scenario(testing::mock_devices(3));  // the fake driver reads the mask at the next cuInit
@@ -110,7 +110,7 @@ TEST_F(CudaSessionTest, FreeBufferAndReallocate) {
   session->free_buffer();  // idempotent
   EXPECT_EQ(session->allocated_elements(), 0u);
   EXPECT_EQ(device(0)["allocated_bytes"], 0);
-  EXPECT_THROW(session->launch_relu(), GpuError);
+  EXPECT_THROW(session->launch_pass(), GpuError);
   session->allocate(2048);
   session->allocate(4096);  // replaces the previous buffer
   EXPECT_EQ(device(0)["allocated_bytes"], 4096 * 4);
@@ -156,7 +156,7 @@ TEST_F(CudaSessionTest, HugeBufferUses64BitCounts) {
   auto session = backend_.open(0);
   const std::uint64_t elements = 1ULL << 32;
   session->allocate(elements);
-  session->launch_relu();
+  session->launch_pass();
   session->synchronize();
   const json d = device(0);
   EXPECT_EQ(d["allocated_bytes"], 1ULL << 34);
@@ -231,7 +231,7 @@ TEST_F(CudaSessionTest, ReluLaunchesAreBoundedByEvents) {
   auto session = backend_.open(0);
   session->allocate(4096);
   for (int i = 0; i < 100; ++i)
-    session->launch_relu();
+    session->launch_pass();
   json d = device(0);
   EXPECT_EQ(d["relu_launches"], 100);
   EXPECT_EQ(d["last_kernel_elements"], 4096);
@@ -243,10 +243,10 @@ TEST_F(CudaSessionTest, ReluLaunchesAreBoundedByEvents) {
   EXPECT_EQ(d["syncs"], syncs_before + 1);
   // After a full sync the old marks are known complete: no extra waits for the next two chunks.
   for (int i = 0; i < 32; ++i)
-    session->launch_relu();
+    session->launch_pass();
   EXPECT_EQ(device(0)["event_syncs"], 4);
   for (int i = 0; i < 16; ++i)
-    session->launch_relu();
+    session->launch_pass();
   EXPECT_EQ(device(0)["event_syncs"], 5);
 }
 
@@ -258,7 +258,7 @@ TEST_F(CudaSessionTest, ChunkWaitBlocksOnSlowDevice) {
   session->allocate(256);
   const auto start = std::chrono::steady_clock::now();
   for (unsigned i = 0; i < 5 * CudaSession::kLaunchesPerChunk; ++i)
-    session->launch_relu();
+    session->launch_pass();
   const auto elapsed = std::chrono::steady_clock::now() - start;
   EXPECT_GE(elapsed, std::chrono::milliseconds(3 * 20));
 }
@@ -268,9 +268,9 @@ TEST_F(CudaSessionTest, LaunchErrorsSurface) {
            {{"faults", {{"0", {{"launch_error", 700}, {"launch_error_after", 3}}}}}});
   auto session = backend_.open(0);
   session->allocate(1024);  // launch 1: the fill
-  session->launch_relu();
-  session->launch_relu();
-  EXPECT_THAT([&] { session->launch_relu(); },
+  session->launch_pass();
+  session->launch_pass();
+  EXPECT_THAT([&] { session->launch_pass(); },
               ::testing::ThrowsMessage<GpuError>(HasSubstr("an illegal memory access")));
 }
 
@@ -308,13 +308,13 @@ TEST_F(CudaSessionTest, SessionsOnTwoDevicesAreIndependent) {
   auto second = backend_.open(1);
   first->allocate(1024);
   second->allocate(2048);
-  second->launch_relu();
+  second->launch_pass();
   first.reset();
   EXPECT_EQ(device(0)["contexts_live"], 0);
   EXPECT_EQ(device(0)["allocated_bytes"], 0);
   EXPECT_EQ(device(1)["contexts_live"], 1);
   EXPECT_EQ(device(1)["allocated_bytes"], 8192);
-  second->launch_relu();
+  second->launch_pass();
   second->synchronize();
 }
 
@@ -323,7 +323,7 @@ TEST_F(CudaSessionTest, SessionMayBeUsedAndDestroyedFromAnotherThread) {
   auto session = backend_.open(0);
   session->allocate(1024);
   std::thread([&] {
-    session->launch_relu();
+    session->launch_pass();
     session->synchronize();
     session.reset();
   }).join();

@@ -123,10 +123,10 @@ TEST_F(PlatformTest, NeitherDriverNorNvmlMeansCpu) {
 TEST_F(PlatformTest, BackendsPerPlatform) {
   EXPECT_EQ(make_backend(Platform::cpu), nullptr);
   ASSERT_NE(make_backend(Platform::rocm), nullptr);
-  EXPECT_EQ(make_backend(Platform::rocm)->platform(), "rocm");
+  EXPECT_EQ(make_backend(Platform::rocm)->platform(), Platform::rocm);
   auto backend = make_backend(Platform::cuda);
   ASSERT_NE(backend, nullptr);
-  EXPECT_EQ(backend->platform(), "cuda");
+  EXPECT_EQ(backend->platform(), Platform::cuda);
   EXPECT_EQ(backend->device_count(), 1);
 }
 

@@ -42,7 +42,7 @@ RocmBackend fake_backend() {
 TEST_F(RocmSessionTest, BackendBasics) {
   scenario(gpu::testing::mock_devices(3));
   RocmBackend backend = fake_backend();
-  EXPECT_EQ(backend.platform(), "rocm");
+  EXPECT_EQ(backend.platform(), Platform::rocm);
   EXPECT_EQ(backend.device_count(), 3);
   // The runtime applies the masks: ROCR picks, HIP indexes into ROCR's list.
   ScopedEnv rocr("ROCR_VISIBLE_DEVICES", "2,0");
@@ -131,7 +131,7 @@ TEST_F(RocmSessionTest, KernelsAreCompiledForTheDeviceArchitecture) {
     EXPECT_EQ(device(1)["last_kernel_elements"], 2097152);
     EXPECT_EQ(device(1)["syncs"], 1);
     for (int i = 0; i < 40; ++i)
-      session->launch_relu();
+      session->launch_pass();
     session->synchronize();
     EXPECT_EQ(device(1)["relu_launches"], 40);
     // One event per 16 launches; the third chunk waited for the first.
@@ -152,7 +152,7 @@ TEST_F(RocmSessionTest, WorkInFlightIsBoundedByEvents) {
   session->allocate(1024);
   const unsigned per_chunk = RocmSession::kLaunchesPerChunk;
   for (unsigned i = 0; i < per_chunk * 4; ++i)
-    session->launch_relu();
+    session->launch_pass();
   // Chunks 1 and 2 recorded events; chunks 3 and 4 each first waited for the chunk two back.
   EXPECT_EQ(device(0)["event_syncs"], 2);
 }
@@ -175,8 +175,8 @@ TEST_F(RocmSessionTest, WithoutHiprtcCopiesMoveTheSameBytes) {
   session->allocate(1000);
   EXPECT_EQ(device(0)["memsets"], 1);
   EXPECT_EQ(device(0)["fill_launches"], 0);
-  session->launch_relu();
-  session->launch_relu();
+  session->launch_pass();
+  session->launch_pass();
   session->synchronize();
   // Each pass copies half onto half and back: 4 bytes read and written per element.
   EXPECT_EQ(device(0)["copies"], 4);
@@ -193,7 +193,7 @@ TEST_F(RocmSessionTest, CompileFailureFallsBackToCopies) {
   EXPECT_FALSE(dynamic_cast<RocmSession&>(*session).uses_kernels());
   EXPECT_EQ(state()["hiprtc"]["programs_live"], 0);
   session->allocate(64);
-  session->launch_relu();
+  session->launch_pass();
   EXPECT_EQ(device(0)["copies"], 2);
 }
 
@@ -272,9 +272,9 @@ TEST_F(RocmSessionTest, FatalLaunchAndSyncErrors) {
   RocmBackend backend = fake_backend();
   auto session = backend.open(0);
   session->allocate(1024);  // the fill launch is the first
-  session->launch_relu();
+  session->launch_pass();
   try {
-    session->launch_relu();
+    session->launch_pass();
     FAIL() << "expected a launch failure";
   } catch (const GpuError& e) {
     EXPECT_FALSE(e.out_of_memory());
@@ -317,7 +317,7 @@ TEST_F(RocmSessionTest, LaunchWithoutBufferIsRejected) {
   scenario(gpu::testing::mock_devices(1));
   RocmBackend backend = fake_backend();
   auto session = backend.open(0);
-  EXPECT_THROW(session->launch_relu(), GpuError);
+  EXPECT_THROW(session->launch_pass(), GpuError);
   EXPECT_THROW(session->allocate(0), GpuError);
 }
 

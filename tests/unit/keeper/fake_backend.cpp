@@ -49,7 +49,10 @@ void FakeSession::allocate(std::uint64_t elements) {
     }
   }
   std::this_thread::sleep_for(delay);
-  if (result == 2) throw gpu::GpuError("out of memory", 2, true);
+  if (result == 2) {
+    backend_.counters(ordinal_).oom_refusals++;
+    throw gpu::GpuError("out of memory", 2, true);
+  }
   if (result != 0) throw gpu::GpuError("cuda startup allocation failed", result, false);
   elements_ = elements;
   auto& c = backend_.counters(ordinal_);
@@ -72,11 +75,12 @@ void FakeSession::free_buffer() {
   elements_ = 0;
 }
 
-void FakeSession::launch_relu() {
+void FakeSession::launch_pass() {
   auto& s = backend_.script(ordinal_);
   std::this_thread::sleep_for(s.launch_delay);
   auto& c = backend_.counters(ordinal_);
   if (s.launch_error != 0 && c.launches >= s.launch_error_after) {
+    if (s.launch_error == 2) c.oom_refusals++;
     throw gpu::GpuError("illegal memory access", s.launch_error, s.launch_error == 2);
   }
   c.launches++;
@@ -86,10 +90,6 @@ void FakeSession::synchronize() {
   backend_.wait_sync_unblocked();
   std::this_thread::sleep_for(backend_.script(ordinal_).sync_delay);
   backend_.counters(ordinal_).syncs++;
-}
-
-void FakeSession::trim_cache() noexcept {
-  backend_.counters(ordinal_).trims++;
 }
 
 gpu::MemoryInfo FakeSession::memory_info() {

@@ -41,7 +41,7 @@ struct FakeCounters {
   std::atomic<int> closes{0};  // completed close() calls
   std::atomic<int> launches{0};
   std::atomic<int> syncs{0};
-  std::atomic<int> trims{0};
+  std::atomic<int> oom_refusals{0};  // allocations and launches refused as out of memory
   std::atomic<int> utilization_reads{0};
   std::atomic<std::uint64_t> allocated_bytes{0};
   std::atomic<std::uint64_t> last_alloc_elements{0};
@@ -57,9 +57,8 @@ class FakeSession final : public gpu::DeviceSession {
   void free_buffer() override;
   void close() override;
   std::uint64_t allocated_elements() const noexcept override { return elements_; }
-  void launch_relu() override;
+  void launch_pass() override;
   void synchronize() override;
-  void trim_cache() noexcept override;
   gpu::MemoryInfo memory_info() override;
 
  private:
@@ -84,7 +83,7 @@ class FakeBackend final : public gpu::Backend {
   explicit FakeBackend(int devices = 1)
       : scripts_(devices), counters_(devices), telemetry_(*this) {}
 
-  std::string platform() const override { return platform_name; }
+  gpu::Platform platform() const override { return platform_kind; }
   int device_count() override {
     if (count_error) {
       throw DeviceEnumerationUnavailableError("Unable to enumerate visible GPUs: count failed");
@@ -117,7 +116,7 @@ class FakeBackend final : public gpu::Backend {
   }
 
   bool count_error = false;
-  std::string platform_name = "cuda";  // "rocm" gives the ROCm controller's behaviour
+  gpu::Platform platform_kind = gpu::Platform::cuda;  // rocm gives the ROCm controller's wording
 
  private:
   friend class FakeSession;

@@ -103,7 +103,8 @@ TEST(Keeper, StartupOomRetriesAndReleaseInterruptsTheWait) {
   options.interval_seconds = 60;
   Keeper keeper(backend, options);
   keeper.keep();
-  EXPECT_EQ(backend->counters(0).trims, 1) << "trim happens before keep() returns";
+  EXPECT_EQ(backend->counters(0).oom_refusals, 1)
+      << "the first attempt is made before keep() returns";
   EXPECT_TRUE(keeper.worker_alive());
   EXPECT_EQ(keeper.allocation_status(), nullptr);
   EXPECT_EQ(keeper.status().state, KeeperState::retrying);
@@ -118,7 +119,7 @@ TEST(Keeper, OomIsRetriedEveryIntervalUntilItFits) {
   Keeper keeper(backend, fast_options());
   keeper.keep();
   ASSERT_TRUE(wait_until([&] { return backend->counters(0).allocations == 1; }));
-  EXPECT_EQ(backend->counters(0).trims, 2);
+  EXPECT_EQ(backend->counters(0).oom_refusals, 2);
   ASSERT_TRUE(wait_until([&] { return keeper.status().state == KeeperState::holding; }));
   keeper.release();
 }
@@ -238,7 +239,7 @@ TEST(Keeper, SteadyStateOomIsRetried) {
   backend->script(0).launch_error_after = 64;
   Keeper keeper(backend, fast_options());
   keeper.keep();
-  ASSERT_TRUE(wait_until([&] { return backend->counters(0).trims >= 2; }));
+  ASSERT_TRUE(wait_until([&] { return backend->counters(0).oom_refusals >= 2; }));
   EXPECT_EQ(keeper.allocation_status(), nullptr);
   EXPECT_TRUE(keeper.worker_alive());
   EXPECT_EQ(backend->counters(0).frees, 0) << "the buffer stays allocated";
@@ -411,7 +412,7 @@ TEST(Workload, BatchTimingUsesTheInjectedMonotonicClock) {
   session->allocate(16);
   std::vector<double> ticks = {10.0, 10.006};
   std::size_t next = 0;
-  ReluWorkload workload(2, [&] { return ticks.at(next++); });
+  BatchWorkload workload(2, [&] { return ticks.at(next++); });
   const BatchResult result = workload.run_batch(*session, 0, std::stop_token{});
   EXPECT_EQ(result.launches, 2);
   EXPECT_NEAR(result.avg_ms, 3.0, 1e-9);
@@ -440,7 +441,7 @@ KeeperOptions rocm_options(std::optional<int> budget, int threshold = -1) {
 
 std::shared_ptr<FakeBackend> rocm_backend() {
   auto backend = std::make_shared<FakeBackend>();
-  backend->platform_name = "rocm";
+  backend->platform_kind = gpu::Platform::rocm;
   return backend;
 }
 
@@ -462,7 +463,7 @@ TEST(KeeperRetryBudget, NoBudgetKeepsRetrying) {
   backend->script(0).alloc_results = {2, 2, 2, 2};
   Keeper keeper(backend, rocm_options(std::nullopt));
   keeper.keep();
-  EXPECT_EQ(backend->counters(0).trims, 1) << "trimmed once before keep() returned";
+  EXPECT_EQ(backend->counters(0).oom_refusals, 1) << "one attempt before keep() returned";
   ASSERT_TRUE(wait_until([&] { return backend->counters(0).allocations == 1; }));
   EXPECT_EQ(keeper.allocation_status(), nullptr);
   keeper.release();

@@ -1,5 +1,5 @@
-// The REST facade's create and listing answers, at the Api
-// level: statuses and bodies, and that cheap checks never reach the listing.
+// The REST facade's create and listing answers: statuses and bodies, and that cheap checks never
+// reach the listing.
 #include <gtest/gtest.h>
 
 #include <regex>
@@ -23,20 +23,20 @@ nlohmann::json typed_body(const std::string& message, const std::string& type) {
   return body;
 }
 
-void expect_reply(const service::RestReply& reply, int status, const nlohmann::json& body) {
+void expect_reply(const RestAnswer& reply, int status, const nlohmann::json& body) {
   EXPECT_EQ(reply.status, status) << reply.body;
   EXPECT_EQ(reply.body, body);
 }
 
 TEST(RestListGpus, EmptyOnAMachineWithoutGpus) {
   Harness h;
-  expect_reply(h.api.rest_list_gpus(), 200, js(R"({"gpus": []})"));
+  expect_reply(rest_list(h), 200, js(R"({"gpus": []})"));
 }
 
 TEST(RestListGpus, Records) {
   Harness h;
   h.listing->gpus = {fake_gpu(0), fake_gpu(1)};
-  const auto reply = h.api.rest_list_gpus();
+  const auto reply = rest_list(h);
   EXPECT_EQ(reply.status, 200);
   ASSERT_EQ(reply.body["gpus"].size(), 2u);
   EXPECT_EQ(reply.body["gpus"][1]["id"], 1);
@@ -46,14 +46,14 @@ TEST(RestListGpus, EnumerationFailureIs503WithTheEnumerationType) {
   Harness h;
   h.listing->enumeration_error = "Unable to enumerate visible GPUs: fake";
   expect_reply(
-      h.api.rest_list_gpus(), 503,
+      rest_list(h), 503,
       typed_body("Unable to enumerate visible GPUs: fake", "DeviceEnumerationUnavailableError"));
 }
 
 TEST(RestListGpus, MalformedListingIs500) {
   Harness h;
   h.listing->gpus = {fake_gpu(0), fake_gpu(0)};
-  expect_reply(h.api.rest_list_gpus(), 500,
+  expect_reply(rest_list(h), 500,
                typed_body("Malformed list_gpus response: GPU record 1 duplicate 'visible_id'",
                           "RuntimeError"));
 }
@@ -61,7 +61,7 @@ TEST(RestListGpus, MalformedListingIs500) {
 TEST(RestCreate, NoPlatformIs503SessionStartupUnavailable) {
   Harness h;
   h.fleet.plan(plan_unavailable("GlobalGPUController not implemented for platform cpu"));
-  expect_reply(h.api.rest_create_session(js("{}")), 503,
+  expect_reply(rest_create(h, js("{}")), 503,
                typed_body("GlobalGPUController not implemented for platform cpu",
                           "SessionStartupUnavailable"));
   EXPECT_EQ(h.listing->calls, 0) << "without gpu_ids the listing is not consulted";
@@ -69,7 +69,7 @@ TEST(RestCreate, NoPlatformIs503SessionStartupUnavailable) {
 
 TEST(RestCreate, ExplicitIdsWithAnEmptyListingAre503) {
   Harness h;
-  expect_reply(h.api.rest_create_session(js(R"({"gpu_ids": [0]})")), 503,
+  expect_reply(rest_create(h, js(R"({"gpu_ids": [0]})")), 503,
                typed_body("No usable visible GPUs are available", "SessionStartupUnavailable"));
   EXPECT_EQ(h.fleet.builds(), 0u);
 }
@@ -77,11 +77,11 @@ TEST(RestCreate, ExplicitIdsWithAnEmptyListingAre503) {
 TEST(RestCreate, ExplicitIdsMustBeListed) {
   Harness h;
   h.listing->gpus = {fake_gpu(0)};
-  expect_reply(h.api.rest_create_session(js(R"({"gpu_ids": [1]})")), 400,
+  expect_reply(rest_create(h, js(R"({"gpu_ids": [1]})")), 400,
                message_body("Bad request: gpu_ids must match listed visible GPU IDs (0); got [1]"));
   h.listing->gpus = {fake_gpu(2), fake_gpu(0)};
   expect_reply(
-      h.api.rest_create_session(js(R"({"gpu_ids": [3, 0, 1]})")), 400,
+      rest_create(h, js(R"({"gpu_ids": [3, 0, 1]})")), 400,
       message_body("Bad request: gpu_ids must match listed visible GPU IDs (0, 2); got [3, 1]"));
   EXPECT_EQ(h.fleet.builds(), 0u);
 }
@@ -89,10 +89,10 @@ TEST(RestCreate, ExplicitIdsMustBeListed) {
 TEST(RestCreate, EnumerationFailureIs503ButValidationComesFirst) {
   Harness h;
   h.listing->enumeration_error = "Unable to enumerate visible GPUs: fake";
-  expect_reply(h.api.rest_create_session(js(R"({"gpu_ids": [0]})")), 503,
+  expect_reply(rest_create(h, js(R"({"gpu_ids": [0]})")), 503,
                typed_body("Unable to enumerate visible GPUs: fake", "SessionStartupUnavailable"));
   EXPECT_EQ(h.listing->calls, 1);
-  expect_reply(h.api.rest_create_session(js(R"({"gpu_ids": [0], "interval": 0})")), 400,
+  expect_reply(rest_create(h, js(R"({"gpu_ids": [0], "interval": 0})")), 400,
                message_body("Bad request: interval must be positive"));
   EXPECT_EQ(h.listing->calls, 1) << "a bad request never touches telemetry";
 }
@@ -102,7 +102,7 @@ TEST(RestCreate, MalformedListingIs500AndStartsNothing) {
   auto bad = fake_gpu(0);
   bad.utilization = 150;
   h.listing->gpus = {bad};
-  expect_reply(h.api.rest_create_session(js(R"({"gpu_ids": [0]})")), 500,
+  expect_reply(rest_create(h, js(R"({"gpu_ids": [0]})")), 500,
                typed_body("Malformed list_gpus response: GPU record 0 'utilization' must be a "
                           "finite number between 0 and 100 or null",
                           "RuntimeError"));
@@ -113,14 +113,14 @@ TEST(RestCreate, MalformedListingIs500AndStartsNothing) {
 TEST(RestCreate, BodyMustBeAnObject) {
   Harness h;
   for (const char* body : {"[]", R"(["gpu_ids"])", R"("gpu_ids")", "1", "null"}) {
-    expect_reply(h.api.rest_create_session(js(body)), 400,
+    expect_reply(rest_create(h, js(body)), 400,
                  message_body("Bad request: JSON body must be an object"));
   }
 }
 
 TEST(RestCreate, UnknownFieldsAsAPythonList) {
   Harness h;
-  expect_reply(h.api.rest_create_session(js(R"({"gpu_ids": [0], "x": 1, "a": 2})")), 400,
+  expect_reply(rest_create(h, js(R"({"gpu_ids": [0], "x": 1, "a": 2})")), 400,
                message_body("Bad request: Unknown request fields: ['a', 'x']"));
   EXPECT_EQ(h.listing->calls, 0);
 }
@@ -139,7 +139,7 @@ TEST(RestCreate, ValidationMessagesArePrefixed) {
            Case{R"({"job_id": ""})", "job_id must be a URL-path-safe non-empty string"},
            Case{R"({"gpu_ids": []})", "gpu_ids must select at least one GPU"},
        }) {
-    expect_reply(h.api.rest_create_session(js(c.body)), 400,
+    expect_reply(rest_create(h, js(c.body)), 400,
                  message_body(std::string("Bad request: ") + c.message));
   }
   EXPECT_EQ(h.listing->calls, 0);
@@ -149,8 +149,8 @@ TEST(RestCreate, ValidationMessagesArePrefixed) {
 TEST(RestCreate, Lifecycle) {
   Harness h;
   h.listing->gpus = {fake_gpu(0)};
-  const auto reply = h.api.rest_create_session(
-      js(R"({"gpu_ids": [0], "vram": "256MB", "interval": 20, "busy_threshold": 5})"));
+  const auto reply = rest_create(
+      h, js(R"({"gpu_ids": [0], "vram": "256MB", "interval": 20, "busy_threshold": 5})"));
   ASSERT_EQ(reply.status, 200) << reply.body;
   ASSERT_EQ(reply.body.size(), 1u);
   const std::string id = reply.body["job_id"];
@@ -167,15 +167,15 @@ TEST(RestCreate, Lifecycle) {
 
 TEST(RestCreate, DefaultsAndKindsArePreserved) {
   Harness h;
-  const std::string a = h.api.rest_create_session(js("{}")).body["job_id"];
+  const std::string a = rest_create(h, js("{}")).body["job_id"];
   EXPECT_EQ(h.sessions.status_one(a)["params"]["busy_threshold"], 25);
   const std::string b =
-      h.api.rest_create_session(js(R"({"interval": 0.5, "busy_threshold": -1})")).body["job_id"];
+      rest_create(h, js(R"({"interval": 0.5, "busy_threshold": -1})")).body["job_id"];
   const auto params = h.sessions.status_one(b)["params"];
   EXPECT_TRUE(params["interval"].is_number_float());
   EXPECT_EQ(params["interval"], 0.5);
   EXPECT_EQ(params["busy_threshold"], -1);
-  const auto c = h.api.rest_create_session(js(R"({"gpu_ids": null, "job_id": null})"));
+  const auto c = rest_create(h, js(R"({"gpu_ids": null, "job_id": null})"));
   EXPECT_EQ(c.status, 200) << "explicit nulls mean omitted";
   EXPECT_EQ(h.listing->calls, 0);
 }
@@ -183,8 +183,8 @@ TEST(RestCreate, DefaultsAndKindsArePreserved) {
 TEST(RestCreate, DuplicateIdIs400BeforeTheListing) {
   Harness h;
   h.listing->gpus = {fake_gpu(0)};
-  ASSERT_EQ(h.api.rest_create_session(js(R"({"job_id": "existing-job"})")).status, 200);
-  expect_reply(h.api.rest_create_session(js(R"({"job_id": "existing-job", "gpu_ids": [0]})")), 400,
+  ASSERT_EQ(rest_create(h, js(R"({"job_id": "existing-job"})")).status, 200);
+  expect_reply(rest_create(h, js(R"({"job_id": "existing-job", "gpu_ids": [0]})")), 400,
                message_body("Bad request: job_id existing-job already exists"));
   EXPECT_EQ(h.listing->calls, 0);
 }
@@ -192,7 +192,7 @@ TEST(RestCreate, DuplicateIdIs400BeforeTheListing) {
 TEST(RestCreate, FailingStartIs500RuntimeError) {
   Harness h;
   h.fleet.plan(plan_with([](FakeBackend& b) { b.script(0).open_error = "fake start failure"; }));
-  expect_reply(h.api.rest_create_session(js(R"({"job_id": "failstart-1"})")), 500,
+  expect_reply(rest_create(h, js(R"({"job_id": "failstart-1"})")), 500,
                typed_body("fake start failure", "RuntimeError"));
   EXPECT_EQ(h.sessions.size(), 0u);
 }
@@ -201,7 +201,7 @@ TEST(RestCreate, ListedButNotVisibleToTheKeeperIs400) {
   // A listing that advertises more than the keeper can open still fails cleanly as bad input.
   Harness h;
   h.listing->gpus = {fake_gpu(0), fake_gpu(1)};
-  expect_reply(h.api.rest_create_session(js(R"({"gpu_ids": [1]})")), 400,
+  expect_reply(rest_create(h, js(R"({"gpu_ids": [1]})")), 400,
                message_body("Bad request: gpu_ids must be visible device ordinals less than 1; "
                             "got [1]"));
 }

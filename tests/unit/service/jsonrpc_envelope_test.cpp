@@ -280,11 +280,5 @@ TEST_F(JsonRpcTest, ValueEntryPointWorksWithoutText) {
   EXPECT_EQ(error_text(-32700, "bad"), error("null", -32700, "bad"));
 }
 
-TEST_F(JsonRpcTest, ConvenienceFunctionUsesTheDefaultMethods) {
-  EXPECT_EQ(handle_jsonrpc_text(R"({"id":"p","method":"ping"})", api),
-            R"({"jsonrpc":"2.0","id":"p","result":{}})");
-  EXPECT_EQ(handle_jsonrpc_text(R"({"method":"ping"})", api), std::nullopt);
-}
-
 }  // namespace
 }  // namespace keepgpu::service::jsonrpc

@@ -5,6 +5,7 @@
 #include "core/errors.hpp"
 #include "core/strict_json.hpp"
 #include "keeper/keeper_group.hpp"
+#include "service/http/rest.hpp"
 
 namespace keepgpu::service_testing {
 
@@ -90,7 +91,7 @@ void FakeSession::free_buffer() {
   elements_ = 0;
 }
 
-void FakeSession::launch_relu() {
+void FakeSession::launch_pass() {
   const auto& s = backend_.script(ordinal_);
   if (s.launch_error != 0 && launches_ >= s.launch_error_after) {
     throw gpu::GpuError("fake runtime failure", s.launch_error, false);
@@ -221,6 +222,22 @@ Harness::~Harness() {
   // Let every held keeper worker go, so shutdown's releases finish and no thread outlives the
   // test's fakes.
   fleet.unhold_all();
+}
+
+namespace {
+
+RestAnswer parsed(const service::http::Reply& reply) {
+  return {reply.status, js(reply.body)};
+}
+
+}  // namespace
+
+RestAnswer rest_create(Harness& h, const nlohmann::json& body) {
+  return parsed(service::http::rest_create(h.api, body.dump()));
+}
+
+RestAnswer rest_list(Harness& h) {
+  return parsed(service::http::rest_list_gpus(h.api));
 }
 
 nlohmann::json js(std::string_view text) {

@@ -55,9 +55,8 @@ class FakeSession final : public gpu::DeviceSession {
   void free_buffer() override;
   void close() override { free_buffer(); }
   std::uint64_t allocated_elements() const noexcept override { return elements_; }
-  void launch_relu() override;
+  void launch_pass() override;
   void synchronize() override;
-  void trim_cache() noexcept override {}
   gpu::MemoryInfo memory_info() override;
 
  private:
@@ -77,7 +76,7 @@ class FakeBackend final : public gpu::Backend {
  public:
   explicit FakeBackend(int devices = 1) : scripts_(devices), counters_(devices) {}
 
-  std::string platform() const override { return "cuda"; }
+  gpu::Platform platform() const override { return gpu::Platform::cuda; }
   int device_count() override;
   std::unique_ptr<gpu::DeviceSession> open(int visible_ordinal) override;
   gpu::Telemetry& telemetry() override { return telemetry_; }
@@ -176,6 +175,14 @@ nlohmann::json stop(Harness& h, const std::string& id);
 
 // Parses test JSON with the service's strict parser, so integer and float kinds are exact.
 nlohmann::json js(std::string_view text);
+
+// An answer of the REST facade (POST and GET of /api/...), its body parsed.
+struct RestAnswer {
+  int status = 0;
+  nlohmann::json body;
+};
+RestAnswer rest_create(Harness& h, const nlohmann::json& body);
+RestAnswer rest_list(Harness& h);
 
 // Polls `pred` every 10 ms up to `timeout` on the monotonic clock.
 bool wait_until(const std::function<bool()>& pred, std::chrono::milliseconds timeout = 10s);

@@ -88,7 +88,7 @@ TEST(SessionTruth, RestCreateAnswers400ForVramLargerThanTheGpu) {
   h.fleet.plan(plan_with([](FakeBackend& b) { b.script(0).total_memory = kGiB; }));
   nlohmann::json body = start_params("big");
   body["vram"] = "2GiB";
-  const service::RestReply reply = h.api.rest_create_session(body);
+  const RestAnswer reply = rest_create(h, body);
   EXPECT_EQ(reply.status, 400);
   EXPECT_NE(
       reply.body["error"]["message"].get<std::string>().find("exceeds the total memory of GPU 0"),
