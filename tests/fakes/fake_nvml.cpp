@@ -58,8 +58,10 @@ enum : nvmlReturn_t {
   NVML_ERROR_GPU_IS_LOST = 15,
 };
 
-constexpr unsigned kNoInstance = 0xFFFFFFFFu;  // NVML's "not applicable" instance id
-constexpr const char* kDriverVersion = "550.54.15";
+// Used only by the variants that keep the entry points needing them. kNoInstance is NVML's
+// "not applicable" instance id.
+[[maybe_unused]] constexpr unsigned kNoInstance = 0xFFFFFFFFu;
+[[maybe_unused]] constexpr const char* kDriverVersion = "550.54.15";
 
 using Lock = std::unique_lock<std::mutex>;
 

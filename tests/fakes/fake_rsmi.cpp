@@ -25,9 +25,10 @@ enum : int {
 };
 
 constexpr int kMemTypeVram = 0;
-constexpr std::uint32_t kTempEdge = 0;
-constexpr std::uint32_t kTempJunction = 1;
-constexpr int kTempCurrent = 0;
+// The temperature constants serve only the full variant.
+[[maybe_unused]] constexpr std::uint32_t kTempEdge = 0;
+[[maybe_unused]] constexpr std::uint32_t kTempJunction = 1;
+[[maybe_unused]] constexpr int kTempCurrent = 0;
 
 using Lock = std::unique_lock<std::mutex>;
 
