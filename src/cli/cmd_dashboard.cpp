@@ -99,6 +99,7 @@ std::string launch_browser(const std::string& target) {
     argv = {"/bin/sh", "-c", command + " \"$1\"", "sh", target};
   }
   std::vector<char*> args;
+  args.reserve(argv.size() + 1);
   for (auto& arg : argv)
     args.push_back(arg.data());
   args.push_back(nullptr);
