@@ -12,7 +12,6 @@
 #include "core/gpu_ids.hpp"
 #include "core/identifiers.hpp"
 #include "core/interval.hpp"
-#include "core/text.hpp"
 #include "core/thresholds.hpp"
 #include "core/vram.hpp"
 #include "service/api_error.hpp"

@@ -3,6 +3,7 @@
 #include <chrono>
 
 #include "core/log.hpp"
+#include "keeper/controller_wording.hpp"
 
 namespace keepgpu::keeper {
 
@@ -17,7 +18,8 @@ BatchWorkload::BatchWorkload(int iterations, MonotonicClock clock)
     : iterations_(iterations), clock_(std::move(clock)) {}
 
 BatchResult BatchWorkload::run_batch(gpu::DeviceSession& session, int rank, std::stop_token stop) {
-  static const auto logger = log::get("keep_gpu.single_gpu_controller.cuda_gpu_controller");
+  // Upstream logged its batch timing under the CUDA controller's name on every platform.
+  static const auto logger = log::get(wording_for(gpu::Platform::cuda).logger_name);
   BatchResult result;
   const double start = clock_();
   for (int i = 0; i < iterations_; ++i) {
