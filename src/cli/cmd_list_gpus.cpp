@@ -20,7 +20,7 @@ const CommandSpec& list_gpus_spec() {
 int run_list_gpus(const RootArgs&, const ParsedOptions& options) {
   try {
     const ServiceTarget target = make_target(validate_host_port(options));
-    const JsonValue result = call_rpc(target.endpoint, "list_gpus", JsonValue::make_object());
+    const core::Json result = call_rpc(target.endpoint, "list_gpus", core::Json::object());
     check_list_gpus(result);
     return print_json(result, target.endpoint.url("/rpc")) ? 0 : 1;
   } catch (const std::exception& e) {

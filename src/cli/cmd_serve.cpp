@@ -187,7 +187,7 @@ int run_serve(const RootArgs&, const ParsedOptions& options) {
   server_options.web_assets = embedded_web_assets();
   // The dashboard's charts: sampled only while a session is tracked or someone is looking.
   server_options.telemetry = std::make_shared<service::TelemetrySampler>(
-      service::TelemetrySources{[&api] { return api.list_gpus(nlohmann::json::object()); },
+      service::TelemetrySources{[&api] { return api.list_gpus(core::Json::object()); },
                                 [&sessions] { return sessions.held_bytes_by_gpu(); },
                                 [&sessions] { return sessions.size() > 0; }});
   auto server = std::make_unique<service::http::Server>(api, server_options, rpc);

@@ -23,21 +23,22 @@ const char* const kNoDaemon =
     "No managed daemon PID found. If service was started in foreground, stop it with Ctrl+C in "
     "that terminal.";
 
-std::string join(const std::vector<JsonValue>& items) {
+// The job ids of a checked stop_keep list, comma-separated.
+std::string join(const core::Json& ids) {
   std::string out;
-  for (const auto& item : items)
-    out += (out.empty() ? "" : ", ") + item.text;
+  for (const auto& id : ids)
+    out += (out.empty() ? "" : ", ") + id.get<std::string>();
   return out;
 }
 
 void require_no_sessions(const ServiceTarget& target) {
-  const JsonValue status = call_rpc(target.endpoint, "status", JsonValue::make_object());
+  const core::Json status = call_rpc(target.endpoint, "status", core::Json::object());
   check_status_all(status);
-  const auto& jobs = status.find("active_jobs")->items;
+  const core::Json& jobs = status.at("active_jobs");
   if (jobs.empty()) return;
   std::string ids;
   for (const auto& job : jobs)
-    ids += (ids.empty() ? "" : ", ") + job.find("job_id")->text;
+    ids += (ids.empty() ? "" : ", ") + job.at("job_id").get<std::string>();
   throw std::runtime_error(fmt::format(
       "Tracked keep sessions detected. Active jobs: {}. Stop sessions first (`keep-gpu stop "
       "--all`) or re-run with --force.",
@@ -45,20 +46,18 @@ void require_no_sessions(const ServiceTarget& target) {
 }
 
 void require_clean_stop(const ServiceTarget& target) {
-  const JsonValue result = call_rpc(target.endpoint, "stop_keep", JsonValue::make_object(),
-                                    service::client::kStopTimeout);
+  const core::Json result =
+      call_rpc(target.endpoint, "stop_keep", core::Json::object(), service::client::kStopTimeout);
   check_stop_result(result, std::nullopt);
   std::vector<std::string> parts;
-  if (const auto& v = result.find("stopped")->items; !v.empty())
-    parts.push_back("stopped: " + join(v));
-  if (const auto& v = result.find("timed_out")->items; !v.empty()) {
-    parts.push_back("timed out: " + join(v));
-  }
-  if (const auto& v = result.find("failed")->items; !v.empty())
-    parts.push_back("failed: " + join(v));
-  if (const JsonValue* message = result.find("message"); message && !message->text.empty()) {
-    const auto trimmed = core::text::trim_python(message->text);
-    parts.push_back("message: " + (trimmed.empty() ? pyrepr(message->text) : std::string(trimmed)));
+  if (const auto& v = result.at("stopped"); !v.empty()) parts.push_back("stopped: " + join(v));
+  if (const auto& v = result.at("timed_out"); !v.empty()) parts.push_back("timed out: " + join(v));
+  if (const auto& v = result.at("failed"); !v.empty()) parts.push_back("failed: " + join(v));
+  if (const core::Json* message = core::json::member(result, "message");
+      message && !message->get_ref<const std::string&>().empty()) {
+    const std::string& text = message->get_ref<const std::string&>();
+    const auto trimmed = core::text::trim_python(text);
+    parts.push_back("message: " + (trimmed.empty() ? pyrepr(text) : std::string(trimmed)));
   }
   if (parts.empty()) return;
   std::string joined;

@@ -50,7 +50,7 @@ const CommandSpec& start_spec() {
 namespace {
 
 struct StartParams {
-  JsonValue params = JsonValue::make_object();
+  core::Json params = core::Json::object();
   std::optional<std::string> job_id;
 };
 
@@ -62,14 +62,12 @@ StartParams validated_params(const ParsedOptions& options) {
       options.optional("interval").value_or(std::string(core::kDefaultIntervalText)));
   const int busy = core::parse_busy_threshold_text(
       options.optional("busy_threshold").value_or(std::string(core::kDefaultBusyThresholdText)));
-  JsonValue gpu_ids;  // null = every visible GPU
+  core::Json gpu_ids;  // null = every visible GPU
   if (const std::string* raw = options.get("gpu_ids")) {
-    gpu_ids = JsonValue::make_array();
+    gpu_ids = core::Json::array();
     // The exact digits, whatever their size: the service range-checks and reports them.
-    for (std::string& digits : core::parse_gpu_id_digits(*raw)) {
-      JsonValue id = JsonValue::of_type(JsonValue::Type::integer);
-      id.text = std::move(digits);
-      gpu_ids.items.push_back(std::move(id));
+    for (const std::string& digits : core::parse_gpu_id_digits(*raw)) {
+      gpu_ids.push_back(core::json::integer(digits));
     }
   }
   const std::string vram = options.optional("vram").value_or(std::string(core::kDefaultVram));
@@ -77,18 +75,12 @@ StartParams validated_params(const ParsedOptions& options) {
   out.job_id = options.optional("job_id");
   if (out.job_id) core::validate_job_id(*out.job_id);
 
-  JsonValue interval_value;
-  if (interval.integral) {
-    interval_value = JsonValue::make_integer(interval.integer);
-  } else {
-    interval_value.type = JsonValue::Type::real;
-    interval_value.real = interval.real;
-  }
-  out.params.set("gpu_ids", std::move(gpu_ids));
-  out.params.set("vram", JsonValue::make_string(vram));  // forwarded unchanged
-  out.params.set("interval", std::move(interval_value));
-  out.params.set("busy_threshold", JsonValue::make_integer(busy));
-  out.params.set("job_id", out.job_id ? JsonValue::make_string(*out.job_id) : JsonValue{});
+  out.params["gpu_ids"] = std::move(gpu_ids);
+  out.params["vram"] = vram;  // forwarded unchanged
+  out.params["interval"] =
+      interval.integral ? core::Json(interval.integer) : core::Json(interval.real);
+  out.params["busy_threshold"] = busy;
+  out.params["job_id"] = out.job_id ? core::Json(*out.job_id) : core::Json();
   return out;
 }
 
@@ -97,20 +89,17 @@ StartParams validated_params(const ParsedOptions& options) {
 // status call that fails here changes nothing about the start.
 void print_waiting_gpus(const ServiceTarget& target, const std::string& job_id) {
   try {
-    JsonValue params = JsonValue::make_object();
-    params.set("job_id", JsonValue::make_string(job_id));
-    const JsonValue status = call_rpc(target.endpoint, "status", params);
-    const JsonValue* gpus = status.find("gpus");
+    const core::Json status = call_rpc(target.endpoint, "status", {{"job_id", job_id}});
+    const core::Json* gpus = core::json::member(status, "gpus");
     if (gpus == nullptr || !gpus->is_array()) return;
-    for (const JsonValue& gpu : gpus->items) {
-      const JsonValue* phase = gpu.find("phase");
-      const JsonValue* id = gpu.find("id");
-      if (phase == nullptr || id == nullptr || !phase->is_string() || phase->text != "waiting") {
-        continue;
-      }
-      const JsonValue* detail = gpu.find("detail");
-      const std::string why = detail != nullptr && detail->is_string() ? detail->text : "waiting";
-      print_line(fmt::format("GPU {} holds nothing yet ({})", id->text, why));
+    for (const core::Json& gpu : *gpus) {
+      const core::Json* phase = core::json::member(gpu, "phase");
+      const core::Json* id = core::json::member(gpu, "id");
+      if (phase == nullptr || id == nullptr || *phase != "waiting") continue;
+      const core::Json* detail = core::json::member(gpu, "detail");
+      const std::string why = detail != nullptr && detail->is_string() ? detail->get<std::string>()
+                                                                       : std::string("waiting");
+      print_line(fmt::format("GPU {} holds nothing yet ({})", core::json::dump(*id), why));
     }
   } catch (const std::exception&) {
   }
@@ -139,9 +128,9 @@ int run_start(const RootArgs& root, const ParsedOptions& options) {
   }
   std::string job_id;
   try {
-    const JsonValue result = call_rpc(target.endpoint, "start_keep", request.params);
+    const core::Json result = call_rpc(target.endpoint, "start_keep", request.params);
     check_start_result(result, request.job_id);
-    job_id = result.find("job_id")->text;
+    job_id = result.at("job_id").get<std::string>();
   } catch (const ServiceError& e) {
     // A daemon we just spawned that cannot keep anything (no usable GPU) is of no use: stop it
     // again, quietly, before reporting why.

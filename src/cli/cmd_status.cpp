@@ -32,9 +32,9 @@ int run_status(const RootArgs&, const ParsedOptions& options) {
     const auto job_id = options.optional("job_id");
     if (job_id) core::validate_job_id(*job_id);
     target = make_target(where);
-    JsonValue params = JsonValue::make_object();
-    if (job_id) params.set("job_id", JsonValue::make_string(*job_id));
-    const JsonValue result = call_rpc(target.endpoint, "status", params);
+    core::Json params = core::Json::object();
+    if (job_id) params["job_id"] = *job_id;
+    const core::Json result = call_rpc(target.endpoint, "status", params);
     if (job_id) {
       check_status_one(result, *job_id);
     } else {

@@ -48,15 +48,14 @@ int fallback(const ServiceTarget& target, const std::string& unreachable) {
         fmt::format("{}. No ownership-verified daemon could be force-stopped.", unreachable));
     return 1;
   }
-  JsonValue result = JsonValue::make_object();
-  result.set("stopped", JsonValue::make_array());
-  result.set("timed_out", JsonValue::make_array());
-  result.set("failed", JsonValue::make_array());
-  result.set("errors", JsonValue::make_object());
-  result.set("message", JsonValue::make_string(fmt::format(
-                            "Service stop RPC could not reach the service; force-stopped local "
-                            "daemon pid={}. Reserved VRAM should be released by process exit.",
-                            record->pid)));
+  const core::Json result = {
+      {"stopped", core::Json::array()},
+      {"timed_out", core::Json::array()},
+      {"failed", core::Json::array()},
+      {"errors", core::Json::object()},
+      {"message", fmt::format("Service stop RPC could not reach the service; force-stopped local "
+                              "daemon pid={}. Reserved VRAM should be released by process exit.",
+                              record->pid)}};
   print_json(result, "");
   return 0;
 }
@@ -80,14 +79,13 @@ int run_stop(const RootArgs&, const ParsedOptions& options) {
     const auto job_id = options.optional("job_id");
     if (job_id) core::validate_job_id(*job_id);
     target = make_target(where);
-    JsonValue params = JsonValue::make_object();
-    if (job_id) params.set("job_id", JsonValue::make_string(*job_id));
-    const JsonValue result =
+    core::Json params = core::Json::object();
+    if (job_id) params["job_id"] = *job_id;
+    const core::Json result =
         call_rpc(target->endpoint, "stop_keep", params, service::client::kStopTimeout);
     check_stop_result(result, job_id);
     if (!print_json(result, target->endpoint.url("/rpc"))) return 1;
-    const bool incomplete =
-        !result.find("timed_out")->items.empty() || !result.find("failed")->items.empty();
+    const bool incomplete = !result.at("timed_out").empty() || !result.at("failed").empty();
     return incomplete ? 1 : 0;
   } catch (const ServiceError& e) {
     if (all && e.kind() == ServiceError::Kind::unreachable) return fallback(*target, e.what());

@@ -6,7 +6,7 @@
 #include <optional>
 #include <string>
 
-#include "cli/json_value.hpp"
+#include "core/json.hpp"
 #include "service/runtime_dir.hpp"
 
 namespace keepgpu::cli {
@@ -14,7 +14,7 @@ namespace keepgpu::cli {
 // {"error": ..., "lost_sessions": [ids]} when the journal in `paths` lists sessions and the service
 // that wrote it is gone; the error starts with `unreachable` (why no service answered), then
 // names the sessions and how to bring them back. nullopt when nothing was left behind.
-std::optional<JsonValue> lost_sessions_report(const service::runtime::Paths& paths,
-                                              const std::string& unreachable);
+std::optional<core::Json> lost_sessions_report(const service::runtime::Paths& paths,
+                                               const std::string& unreachable);
 
 }  // namespace keepgpu::cli

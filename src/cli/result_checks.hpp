@@ -6,14 +6,14 @@
 #include <optional>
 #include <string>
 
-#include "cli/json_value.hpp"
+#include "core/json.hpp"
 
 namespace keepgpu::cli {
 
-void check_start_result(const JsonValue& result, const std::optional<std::string>& requested_id);
-void check_status_all(const JsonValue& result);
-void check_status_one(const JsonValue& result, const std::string& requested_id);
-void check_stop_result(const JsonValue& result, const std::optional<std::string>& requested_id);
-void check_list_gpus(const JsonValue& result);
+void check_start_result(const core::Json& result, const std::optional<std::string>& requested_id);
+void check_status_all(const core::Json& result);
+void check_status_one(const core::Json& result, const std::string& requested_id);
+void check_stop_result(const core::Json& result, const std::optional<std::string>& requested_id);
+void check_list_gpus(const core::Json& result);
 
 }  // namespace keepgpu::cli

@@ -2,8 +2,7 @@
 
 #include <fmt/format.h>
 
-#include "cli/json_print.hpp"
-#include "core/strict_json.hpp"
+#include "core/json.hpp"
 #include "core/text.hpp"
 
 namespace keepgpu::cli {
@@ -32,8 +31,8 @@ std::string decode_replacing(std::string_view bytes) {
   return out;
 }
 
-bool id_matches(const JsonValue* id, long long request_id) {
-  return id != nullptr && id->is_integer() && id->text == std::to_string(request_id);
+bool id_matches(const core::Json* id, long long request_id) {
+  return id != nullptr && id->is_number_integer() && *id == request_id;
 }
 
 }  // namespace
@@ -42,31 +41,28 @@ void throw_response_error(const std::string& message) {
   throw ServiceError(ServiceError::Kind::response, message);
 }
 
-JsonValue decode_body(const std::string& body, const std::string& url) {
-  if (body.empty()) return JsonValue::make_object();
+core::Json decode_body(const std::string& body, const std::string& url) {
+  if (body.empty()) return core::Json::object();
   if (!core::text::is_valid_utf8(body)) {
     throw_response_error(fmt::format("Invalid UTF-8 response from service endpoint: {}", url));
   }
   try {
-    core::StrictJsonOptions options;
-    options.duplicate_keys = core::DuplicateKeys::last_wins;
+    core::json::ReadOptions options;
+    options.duplicate_keys = core::json::DuplicateKeys::last_wins;
     options.max_depth = 512;
-    core::parse_strict_json(body, options);
-    return parse_ordered_json(body);
+    return core::json::parse(body, options);
   } catch (const std::exception&) {
     throw_response_error(fmt::format("Non-JSON response from service endpoint: {}", url));
   }
 }
 
-JsonValue check_envelope(const JsonValue& response, long long request_id) {
+core::Json check_envelope(const core::Json& response, long long request_id) {
   if (!response.is_object()) malformed("response must be an object");
-  const JsonValue* version = response.find("jsonrpc");
-  if (version == nullptr || !version->is_string() || version->text != "2.0") {
-    malformed("jsonrpc must be 2.0");
-  }
-  const JsonValue* error = response.find("error");
-  const JsonValue* result = response.find("result");
-  const JsonValue* id = response.find("id");
+  const core::Json* version = core::json::member(response, "jsonrpc");
+  if (version == nullptr || *version != "2.0") malformed("jsonrpc must be 2.0");
+  const core::Json* error = core::json::member(response, "error");
+  const core::Json* result = core::json::member(response, "result");
+  const core::Json* id = core::json::member(response, "id");
   if (error != nullptr && result != nullptr) {
     malformed("both error and result members are present");
   }
@@ -74,11 +70,19 @@ JsonValue check_envelope(const JsonValue& response, long long request_id) {
     if (!error->is_object()) malformed("error must be an object");
     if (id == nullptr) malformed("missing id");
     if (!id_matches(id, request_id)) malformed("mismatched id");
-    const JsonValue* code = error->find("code");
-    if (code == nullptr || !code->is_integer()) malformed("error.code must be an integer");
-    const JsonValue* message = error->find("message");
+    const core::Json* code = core::json::member(*error, "code");
+    if (code == nullptr || !core::json::is_integer(*code)) {
+      malformed("error.code must be an integer");
+    }
+    const core::Json* message = core::json::member(*error, "message");
     if (message == nullptr || !message->is_string()) malformed("error.message must be a string");
-    throw ServiceError(ServiceError::Kind::rpc, message->text, code->as_int64());
+    std::optional<long long> code_value;  // nullopt when it does not fit a signed 64-bit integer
+    if (code->is_number_integer() &&
+        (!code->is_number_unsigned() ||
+         code->get<std::uint64_t>() <= static_cast<std::uint64_t>(INT64_MAX))) {
+      code_value = code->get<std::int64_t>();
+    }
+    throw ServiceError(ServiceError::Kind::rpc, message->get<std::string>(), code_value);
   }
   if (!id_matches(id, request_id)) malformed("mismatched id");
   if (result == nullptr) malformed("missing result");
@@ -86,13 +90,13 @@ JsonValue check_envelope(const JsonValue& response, long long request_id) {
   return *result;
 }
 
-JsonValue call_rpc(const client::Endpoint& endpoint, std::string_view method,
-                   const JsonValue& params, std::chrono::milliseconds timeout) {
+core::Json call_rpc(const client::Endpoint& endpoint, std::string_view method,
+                    const core::Json& params, std::chrono::milliseconds timeout) {
   const std::string url = endpoint.url("/rpc");
   const long long id = client::next_rpc_id();
   client::Response response;
   try {
-    response = client::post_rpc(endpoint, method, dumps_compact(params), id, timeout);
+    response = client::post_rpc(endpoint, method, core::json::dump(params), id, timeout);
   } catch (const client::Unreachable& e) {
     throw ServiceError(ServiceError::Kind::unreachable,
                        fmt::format("Cannot reach KeepGPU service at {}: {}", url, e.what()));
@@ -115,10 +119,10 @@ bool service_healthy(const client::Endpoint& endpoint, std::chrono::milliseconds
   try {
     const auto response = client::get_health(endpoint, timeout);
     if (response.status < 200 || response.status > 299) return false;
-    const JsonValue body = decode_body(response.body, endpoint.url("/health"));
+    const core::Json body = decode_body(response.body, endpoint.url("/health"));
     if (!body.is_object()) return false;
-    const JsonValue* ok = body.find("ok");
-    return ok != nullptr && ok->truthy();
+    const core::Json* ok = core::json::member(body, "ok");
+    return ok != nullptr && core::json::truthy(*ok);
   } catch (const std::exception&) {
     return false;
   }

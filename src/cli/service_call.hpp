@@ -10,7 +10,7 @@
 #include <string>
 #include <string_view>
 
-#include "cli/json_value.hpp"
+#include "core/json.hpp"
 #include "service/client.hpp"
 
 namespace keepgpu::cli {
@@ -34,16 +34,16 @@ class ServiceError : public std::runtime_error {
 
 // Decodes a response body: empty is {}, invalid UTF-8 and non-JSON are
 // response errors naming `url`.
-JsonValue decode_body(const std::string& body, const std::string& url);
+core::Json decode_body(const std::string& body, const std::string& url);
 
 // Checks a decoded JSON-RPC response envelope and returns its result object. Throws
 // ServiceError (response or rpc).
-JsonValue check_envelope(const JsonValue& response, long long request_id);
+core::Json check_envelope(const core::Json& response, long long request_id);
 
 // POST /rpc with `params` (an object), then decoding and the envelope checks. Throws ServiceError.
-JsonValue call_rpc(const service::client::Endpoint& endpoint, std::string_view method,
-                   const JsonValue& params,
-                   std::chrono::milliseconds timeout = service::client::kDefaultTimeout);
+core::Json call_rpc(const service::client::Endpoint& endpoint, std::string_view method,
+                    const core::Json& params,
+                    std::chrono::milliseconds timeout = service::client::kDefaultTimeout);
 
 // GET /health answered 2xx with an object whose "ok" is truthy. Never throws, never prints.
 bool service_healthy(const service::client::Endpoint& endpoint,

@@ -6,7 +6,6 @@
 #include <cstdlib>
 #include <iostream>
 
-#include "cli/json_print.hpp"
 #include "core/identifiers.hpp"
 #include "service/runtime_dir.hpp"
 
@@ -93,19 +92,24 @@ void print_error_line(std::string_view message) {
   std::cout << "Error: " << message << '\n';
 }
 
-bool print_json(const JsonValue& value, const std::string& url) {
+bool print_json(const core::Json& value, const std::string& url) {
   try {
-    const std::string text = dumps_indent2(value);
+    core::json::WriteOptions options;
+    options.indent = 2;  // json.dumps(result, indent=2): the service's members in their order
+    options.non_finite = core::json::NonFinite::raise;
+    const std::string text = core::json::dump(value, options);
     std::cout << text << '\n';
     return true;
-  } catch (const NonFiniteNumber&) {
+  } catch (const core::json::NonFiniteNumber&) {
     print_json_error(fmt::format("Non-JSON response from service endpoint: {}", url));
     return false;
   }
 }
 
 void print_json_error(std::string_view message) {
-  std::cout << error_json(message) << '\n';
+  core::json::WriteOptions options;
+  options.indent = 2;
+  std::cout << core::json::dump(core::Json{{"error", message}}, options) << '\n';
 }
 
 int subcommand_usage_error(const std::string& command, const std::string& message) {

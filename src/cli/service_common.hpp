@@ -9,9 +9,9 @@
 #include <vector>
 
 #include "cli/daemon_control.hpp"
-#include "cli/json_value.hpp"
 #include "cli/root_args.hpp"
 #include "cli/subcommand_args.hpp"
+#include "core/json.hpp"
 
 namespace keepgpu::cli {
 
@@ -37,7 +37,7 @@ void print_line(std::string_view line);
 void print_error_line(std::string_view message);
 // stdout: the JSON object in json.dumps(indent=2) form. A number that JSON cannot carry (1e999)
 // prints the Non-JSON error naming `url` instead; returns false then.
-bool print_json(const JsonValue& value, const std::string& url);
+bool print_json(const core::Json& value, const std::string& url);
 // stdout: {"error": message}.
 void print_json_error(std::string_view message);
 

@@ -5,8 +5,8 @@
 
 #include <algorithm>
 #include <limits>
-#include <nlohmann/json.hpp>
 #include <set>
+#include "core/json.hpp"
 
 #include "core/errors.hpp"
 #include "core/text.hpp"
@@ -93,18 +93,21 @@ std::vector<std::int64_t> validate_gpu_ids(const std::vector<std::int64_t>& ids)
   return ids;
 }
 
-std::optional<std::vector<std::int64_t>> validate_gpu_ids_json(const nlohmann::json& value) {
+std::optional<std::vector<std::int64_t>> validate_gpu_ids_json(const Json& value) {
   if (value.is_null()) return std::nullopt;
   if (!value.is_array()) throw ValueError(kNotList);
   if (value.empty()) throw ValueError(kEmptyList);
   if (value.size() > kMaxGpuIds) throw ValueError(kTooMany);
   std::vector<std::int64_t> ids;
   std::set<std::uint64_t> seen;
-  for (const auto& item : value) {
+  std::vector<Json> items;  // huge integers saturated, so they fail the range checks
+  items.reserve(value.size());
+  for (const auto& given : value) {
+    const Json& item = items.emplace_back(json::saturated(given));
     if (!item.is_number_integer()) throw ValueError(kNegative);
     if (!item.is_number_unsigned() && item.get<std::int64_t>() < 0) throw ValueError(kNegative);
   }
-  for (const auto& item : value) {
+  for (const auto& item : items) {
     const auto exact = item.get<std::uint64_t>();
     if (!seen.insert(exact).second) throw ValueError(kDuplicate);
     ids.push_back(static_cast<std::int64_t>(std::min<std::uint64_t>(exact, kInt64Max)));

@@ -3,7 +3,7 @@
 // devices are known.
 #pragma once
 
-#include <nlohmann/json_fwd.hpp>
+#include "core/json.hpp"
 
 #include <cstdint>
 #include <optional>
@@ -28,7 +28,7 @@ std::vector<std::int64_t> validate_gpu_ids(const std::vector<std::int64_t>& ids)
 
 // JSON form: null means "all visible GPUs" (std::nullopt); otherwise an array of integers
 // (booleans and floats are not integers).
-std::optional<std::vector<std::int64_t>> validate_gpu_ids_json(const nlohmann::json& value);
+std::optional<std::vector<std::int64_t>> validate_gpu_ids_json(const Json& value);
 
 // Python list form, as used in log lines and messages: "[0, 1]".
 std::string format_id_list(const std::vector<std::int64_t>& ids);

@@ -3,8 +3,8 @@
 #include <charconv>
 #include <cmath>
 #include <cstdlib>
-#include <nlohmann/json.hpp>
 #include <string>
+#include "core/json.hpp"
 
 #include "core/errors.hpp"
 #include "core/text.hpp"
@@ -94,7 +94,8 @@ Interval validate_interval_integer(long long seconds) {
   return Interval{true, seconds, 0.0};
 }
 
-Interval validate_interval_json(const nlohmann::json& value) {
+Interval validate_interval_json(const Json& given) {
+  const Json value = json::saturated(given);  // a huge integer fails the range check
   if (value.is_number_unsigned()) {
     if (value.get<std::uint64_t>() > static_cast<std::uint64_t>(kMaxIntervalSeconds)) {
       throw ValueError(kTooLarge);

@@ -4,7 +4,7 @@
 // echoes and logs print what the user gave ("5", "0.5", "1e-05").
 #pragma once
 
-#include <nlohmann/json_fwd.hpp>
+#include "core/json.hpp"
 
 #include <cstdint>
 #include <string>
@@ -39,7 +39,7 @@ Interval validate_interval_integer(long long seconds);
 
 // API layer: any JSON value; booleans, strings and other non-numbers are "finite and positive"
 // errors, as upstream.
-Interval validate_interval_json(const nlohmann::json& value);
+Interval validate_interval_json(const Json& value);
 
 // Python's repr() of a float: shortest round-trip digits, positional for decimal exponents in
 // [-4, 16), scientific otherwise with a signed two-digit-minimum exponent; "inf", "nan".

@@ -263,4 +263,69 @@ double parse_decimal_double(std::string_view token) {
   return value;
 }
 
+std::optional<std::string> utf8_decode_error(std::string_view bytes) {
+  // Follows CPython's UTF-8 decoder: which bytes it blames and the reason it gives.
+  const auto at = [&](std::size_t i) { return static_cast<unsigned char>(bytes[i]); };
+  const auto is_cont = [](unsigned char b) { return (b & 0xC0) == 0x80; };
+  const std::size_t end = bytes.size();
+  std::size_t s = 0;
+  const char* reason = nullptr;
+  std::size_t bad_start = 0;
+  std::size_t bad_end = 0;  // exclusive
+  while (s < end) {
+    const unsigned char ch = at(s);
+    if (ch < 0x80) {
+      ++s;
+      continue;
+    }
+    std::size_t length = 0;
+    if (ch >= 0xC2 && ch < 0xE0) {
+      length = 2;
+    } else if (ch >= 0xE0 && ch < 0xF0) {
+      length = 3;
+    } else if (ch >= 0xF0 && ch < 0xF5) {
+      length = 4;
+    } else {
+      reason = "invalid start byte";
+      bad_start = s;
+      bad_end = s + 1;
+      break;
+    }
+    // Number of valid bytes so far (1 = only the lead byte); stop at the first invalid one.
+    std::size_t valid = 1;
+    while (valid < length && s + valid < end) {
+      const unsigned char b = at(s + valid);
+      bool ok = is_cont(b);
+      if (ok && valid == 1) {
+        if (ch == 0xE0) ok = b >= 0xA0;  // overlong
+        if (ch == 0xED) ok = b < 0xA0;   // surrogates
+        if (ch == 0xF0) ok = b >= 0x90;  // overlong
+        if (ch == 0xF4) ok = b < 0x90;   // beyond U+10FFFF
+      }
+      if (!ok) break;
+      ++valid;
+    }
+    if (valid == length) {
+      s += length;
+      continue;
+    }
+    bad_start = s;
+    if (s + valid == end) {
+      reason = "unexpected end of data";
+      bad_end = end;
+    } else {
+      reason = "invalid continuation byte";
+      bad_end = s + valid;
+    }
+    break;
+  }
+  if (reason == nullptr) return std::nullopt;
+  if (bad_end - bad_start == 1) {
+    return fmt::format("'utf-8' codec can't decode byte 0x{:02x} in position {}: {}", at(bad_start),
+                       bad_start, reason);
+  }
+  return fmt::format("'utf-8' codec can't decode bytes in position {}-{}: {}", bad_start,
+                     bad_end - 1, reason);
+}
+
 }  // namespace keepgpu::core::text

@@ -67,4 +67,9 @@ unsigned long long magnitude_saturating(std::string_view significant_digits,
 // underflow becomes +-0.0. Locale-independent. Throws std::invalid_argument on malformed input.
 double parse_decimal_double(std::string_view token);
 
+// Strict UTF-8 check. Returns Python's UnicodeDecodeError text for the first bad sequence, e.g.
+// "'utf-8' codec can't decode byte 0xff in position 29: invalid start byte", or nullopt when
+// the bytes are valid UTF-8.
+std::optional<std::string> utf8_decode_error(std::string_view bytes);
+
 }  // namespace keepgpu::core::text

@@ -2,7 +2,7 @@
 
 #include <climits>
 #include <cmath>
-#include <nlohmann/json.hpp>
+#include "core/json.hpp"
 
 #include "core/errors.hpp"
 #include "core/text.hpp"
@@ -46,7 +46,8 @@ int parse_busy_threshold_text(std::string_view text) {
   return validate_busy_threshold(*value);
 }
 
-int validate_busy_threshold_json(const nlohmann::json& value) {
+int validate_busy_threshold_json(const Json& given) {
+  const Json value = json::saturated(given);  // a huge integer fails the range check
   if (value.is_number_unsigned()) {
     if (value.get<std::uint64_t>() > 100) throw ValueError(kBusyMessage);
     return static_cast<int>(value.get<std::uint64_t>());
@@ -80,7 +81,8 @@ bool should_run_batch(std::optional<double> utilization, int threshold) {
   return usable && *usable <= threshold;
 }
 
-std::optional<std::uint64_t> normalize_memory_json(const nlohmann::json& value) {
+std::optional<std::uint64_t> normalize_memory_json(const Json& given) {
+  const Json value = json::saturated(given);  // a huge integer fails the range check
   if (value.is_number_unsigned()) return value.get<std::uint64_t>();
   if (value.is_number_integer()) {
     const auto bytes = value.get<std::int64_t>();
@@ -89,11 +91,11 @@ std::optional<std::uint64_t> normalize_memory_json(const nlohmann::json& value) 
   return std::nullopt;
 }
 
-bool is_valid_memory_field(const nlohmann::json& value) {
+bool is_valid_memory_field(const Json& value) {
   return value.is_null() || normalize_memory_json(value).has_value();
 }
 
-bool is_valid_memory_pair(const nlohmann::json& total, const nlohmann::json& used) {
+bool is_valid_memory_pair(const Json& total, const Json& used) {
   if (!is_valid_memory_field(total) || !is_valid_memory_field(used)) return false;
   return total.is_null() || used.is_null() ||
          *normalize_memory_json(used) <= *normalize_memory_json(total);

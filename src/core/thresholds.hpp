@@ -2,7 +2,7 @@
 // predicate and the telemetry normalisation it depends on.
 #pragma once
 
-#include <nlohmann/json_fwd.hpp>
+#include "core/json.hpp"
 
 #include <cstdint>
 #include <optional>
@@ -19,7 +19,7 @@ int parse_busy_threshold_text(std::string_view text);
 int validate_busy_threshold(long long value);
 
 // API layer: only a JSON integer (not a boolean, not a float such as 25.0) is accepted.
-int validate_busy_threshold_json(const nlohmann::json& value);
+int validate_busy_threshold_json(const Json& value);
 
 // Outcome of classifying a `--threshold` value.
 struct LegacyThreshold {
@@ -50,12 +50,12 @@ bool should_run_batch(std::optional<double> utilization, int threshold);
 
 // A memory counter in JSON: integers only; booleans, floats (even integral), strings and negatives
 // are unusable.
-std::optional<std::uint64_t> normalize_memory_json(const nlohmann::json& value);
+std::optional<std::uint64_t> normalize_memory_json(const Json& value);
 
 // Checking a service response: a memory field must be null or a non-negative integer.
-bool is_valid_memory_field(const nlohmann::json& value);
+bool is_valid_memory_field(const Json& value);
 
 // Both fields valid and, when both are known, used <= total.
-bool is_valid_memory_pair(const nlohmann::json& total, const nlohmann::json& used);
+bool is_valid_memory_pair(const Json& total, const Json& used);
 
 }  // namespace keepgpu::core

@@ -5,7 +5,7 @@
 #include <algorithm>
 #include <array>
 #include <cctype>
-#include <nlohmann/json.hpp>
+#include "core/json.hpp"
 
 #include "core/errors.hpp"
 #include "core/text.hpp"
@@ -110,7 +110,7 @@ std::uint64_t fraction_times(std::string_view digits, std::uint64_t factor, bool
 }
 
 // JSON type names for the type error; upstream printed Python class reprs (not kept).
-const char* json_kind(const nlohmann::json& value) {
+const char* json_kind(const Json& value) {
   if (value.is_boolean()) return "boolean";
   if (value.is_number_float()) return "float";
   if (value.is_array()) return "array";
@@ -174,7 +174,8 @@ bool is_valid_vram(std::string_view text) {
   }
 }
 
-std::uint64_t parse_vram_elements_json(const nlohmann::json& value) {
+std::uint64_t parse_vram_elements_json(const Json& given) {
+  const Json value = json::saturated(given);  // a huge integer fails the range check
   if (value.is_string()) return parse_vram_elements(value.get_ref<const std::string&>());
   if (value.is_number_unsigned()) {
     const auto bytes = value.get<std::uint64_t>();

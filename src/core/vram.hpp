@@ -3,7 +3,7 @@
 // hold float32 elements, so callers mostly want the element count (bytes / 4).
 #pragma once
 
-#include <nlohmann/json_fwd.hpp>
+#include "core/json.hpp"
 
 #include <cstdint>
 #include <string>
@@ -30,7 +30,7 @@ bool is_valid_vram(std::string_view text);
 
 // The dynamic form used by JSON inputs: a string is parsed as text, an integer counts bytes
 // (saturated huge integers are over the cap), anything else is a keepgpu::TypeError.
-std::uint64_t parse_vram_elements_json(const nlohmann::json& value);
+std::uint64_t parse_vram_elements_json(const Json& value);
 
 // The text after trimming and removing every ASCII space, as quoted in "invalid format" errors.
 std::string normalize_vram_text(std::string_view text);

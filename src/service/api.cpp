@@ -21,7 +21,7 @@ constexpr const char* kEnumerationUnavailableType = "DeviceEnumerationUnavailabl
 
 // Only ApiError leaves the direct methods: whatever else escapes is mapped by its class.
 template <typename F>
-nlohmann::json guarded(F&& body) {
+core::Json guarded(F&& body) {
   try {
     return body();
   } catch (const ApiError&) {
@@ -40,17 +40,17 @@ ApiError bad_request(const std::string& message) {
 Api::Api(SessionManager& sessions, GpuLister lister)
     : sessions_(sessions), lister_(std::move(lister)) {}
 
-nlohmann::json Api::start_keep(const nlohmann::json& params) {
+core::Json Api::start_keep(const core::Json& params) {
   return guarded([&] {
     check_param_names("start_keep", params, kStartKeepNames);
     StartRequest request = validate_start_params(params);
-    nlohmann::json result = nlohmann::json::object();
+    core::Json result = core::Json::object();
     result["job_id"] = sessions_.start(std::move(request));
     return result;
   });
 }
 
-nlohmann::json Api::stop_keep(const nlohmann::json& params) {
+core::Json Api::stop_keep(const core::Json& params) {
   return guarded([&] {
     check_param_names("stop_keep", params, kJobIdNames);
     const auto job_id = job_id_param(params);
@@ -58,7 +58,7 @@ nlohmann::json Api::stop_keep(const nlohmann::json& params) {
   });
 }
 
-nlohmann::json Api::status(const nlohmann::json& params) {
+core::Json Api::status(const core::Json& params) {
   return guarded([&] {
     check_param_names("status", params, kJobIdNames);
     const auto job_id = job_id_param(params);
@@ -66,16 +66,16 @@ nlohmann::json Api::status(const nlohmann::json& params) {
   });
 }
 
-nlohmann::json Api::list_gpus(const nlohmann::json& params) {
+core::Json Api::list_gpus(const core::Json& params) {
   return guarded([&] {
     check_param_names("list_gpus", params, {});
-    nlohmann::json result = nlohmann::json::object();
+    core::Json result = core::Json::object();
     result["gpus"] = gpu_records();
     return result;
   });
 }
 
-nlohmann::json Api::gpu_records() {
+core::Json Api::gpu_records() {
   std::vector<gpu::GpuInfo> gpus;
   try {
     gpus = lister_();
@@ -89,7 +89,7 @@ nlohmann::json Api::gpu_records() {
   } catch (const std::exception& e) {
     throw ApiError(kInternalError, e.what(), "RuntimeError");
   }
-  nlohmann::json records = gpu_records_json(gpus);
+  core::Json records = gpu_records_json(gpus);
   try {
     check_gpu_records(records);
   } catch (const std::exception& e) {
@@ -108,14 +108,14 @@ std::span<const Api::Method> Api::methods() {
   return kMethods;
 }
 
-nlohmann::json Api::call(std::string_view method, const nlohmann::json& params) {
+core::Json Api::call(std::string_view method, const core::Json& params) {
   for (const Method& entry : methods()) {
     if (entry.name == method) return (this->*entry.handler)(params);
   }
   throw ApiError(kMethodNotFound, fmt::format("Unknown method: {}", method));
 }
 
-nlohmann::json Api::create_session(const nlohmann::json& body) {
+core::Json Api::create_session(const core::Json& body) {
   try {
     if (!body.is_object()) throw bad_request("JSON body must be an object");
     const auto unknown = unknown_names(body, kStartKeepNames);
@@ -131,7 +131,7 @@ nlohmann::json Api::create_session(const nlohmann::json& body) {
 
     // Explicit ids must be ones the listing advertises (here only; start_keep checks the count).
     if (request.options.gpu_ids) {
-      nlohmann::json payload = nlohmann::json::object();
+      core::Json payload = core::Json::object();
       payload["gpus"] = gpu_records();
       check_gpu_payload(payload);
       const auto& records = payload["gpus"];
@@ -149,7 +149,7 @@ nlohmann::json Api::create_session(const nlohmann::json& body) {
       }
     }
 
-    nlohmann::json result = nlohmann::json::object();
+    core::Json result = core::Json::object();
     result["job_id"] = sessions_.start(std::move(request));
     return result;
   } catch (...) {

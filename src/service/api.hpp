@@ -9,7 +9,7 @@
 #include <string_view>
 #include <vector>
 
-#include <nlohmann/json.hpp>
+#include "core/json.hpp"
 
 #include "gpu/backend.hpp"
 #include "service/api_error.hpp"
@@ -29,27 +29,27 @@ class Api {
 
   // Direct methods. `params` is the JSON-RPC params object (already checked to be an object).
   // Throw ApiError with the documented code and message.
-  nlohmann::json start_keep(const nlohmann::json& params);
-  nlohmann::json stop_keep(const nlohmann::json& params);
-  nlohmann::json status(const nlohmann::json& params);
-  nlohmann::json list_gpus(const nlohmann::json& params);
+  core::Json start_keep(const core::Json& params);
+  core::Json stop_keep(const core::Json& params);
+  core::Json status(const core::Json& params);
+  core::Json list_gpus(const core::Json& params);
 
   // The four methods by name, in the order the tool list shows them: the one table that JSON-RPC
   // and MCP dispatch through.
   struct Method {
     std::string_view name;
-    nlohmann::json (Api::*handler)(const nlohmann::json& params);
+    core::Json (Api::*handler)(const core::Json& params);
   };
   static std::span<const Method> methods();
 
   // Dispatches one of the four names; ApiError(-32601, "Unknown method: <name>") otherwise.
-  nlohmann::json call(std::string_view method, const nlohmann::json& params);
+  core::Json call(std::string_view method, const core::Json& params);
 
   // Creating a session from a request body (the REST form of start_keep): unknown fields are named
   // together, an existing job id is refused before the listing is read, and explicit gpu_ids must
   // be ones the listing advertises. Throws ApiError: -32602 for bad input, -32000 (type
   // "SessionStartupUnavailable") when no GPU session can start, -32603 otherwise.
-  nlohmann::json create_session(const nlohmann::json& body);
+  core::Json create_session(const core::Json& body);
 
   SessionManager& sessions() { return sessions_; }
 
@@ -57,7 +57,7 @@ class Api {
   // The listing as checked list_gpus records; ApiError -32000 (type
   // "DeviceEnumerationUnavailableError") when the devices cannot be enumerated, -32603 when the
   // lister fails otherwise or returns a malformed listing.
-  nlohmann::json gpu_records();
+  core::Json gpu_records();
 
   SessionManager& sessions_;
   GpuLister lister_;

@@ -34,7 +34,7 @@ auto as_invalid_params(F&& validate) {
   }
 }
 
-std::string validated_job_id(const nlohmann::json& value) {
+std::string validated_job_id(const core::Json& value) {
   if (!value.is_string() || !core::is_valid_job_id(value.get_ref<const std::string&>())) {
     throw ApiError(kInvalidParams, kJobIdMessage, "ValueError");
   }
@@ -43,7 +43,7 @@ std::string validated_job_id(const nlohmann::json& value) {
 
 }  // namespace
 
-std::vector<std::string> unknown_names(const nlohmann::json& object,
+std::vector<std::string> unknown_names(const core::Json& object,
                                        std::span<const std::string_view> allowed) {
   std::vector<std::string> unknown;
   if (!object.is_object()) return unknown;
@@ -56,7 +56,7 @@ std::vector<std::string> unknown_names(const nlohmann::json& object,
   return unknown;
 }
 
-void check_param_names(std::string_view method, const nlohmann::json& params,
+void check_param_names(std::string_view method, const core::Json& params,
                        std::span<const std::string_view> allowed) {
   if (!params.is_object()) throw ApiError(kInvalidParams, "params must be an object", "TypeError");
   const auto unknown = unknown_names(params, allowed);
@@ -70,15 +70,15 @@ void check_param_names(std::string_view method, const nlohmann::json& params,
                  "ValueError");
 }
 
-StartRequest validate_start_params(const nlohmann::json& params) {
+StartRequest validate_start_params(const core::Json& params) {
   StartRequest request;
-  nlohmann::json gpu_ids = nullptr;
+  core::Json gpu_ids = nullptr;
   if (auto it = params.find("gpu_ids"); it != params.end() && !it->is_null()) {
     request.options.gpu_ids = as_invalid_params([&] { return core::validate_gpu_ids_json(*it); });
     gpu_ids = *it;
   }
 
-  nlohmann::json interval = core::kDefaultIntervalSeconds;
+  core::Json interval = core::kDefaultIntervalSeconds;
   if (auto it = params.find("interval"); it != params.end()) {
     const core::Interval checked =
         as_invalid_params([&] { return core::validate_interval_json(*it); });
@@ -94,7 +94,7 @@ StartRequest validate_start_params(const nlohmann::json& params) {
   }
   request.options.busy_threshold = busy_threshold;
 
-  nlohmann::json vram = core::kDefaultVram;
+  core::Json vram = core::kDefaultVram;
   if (auto it = params.find("vram"); it != params.end()) {
     as_invalid_params([&] { return core::parse_vram_elements_json(*it); });
     vram = *it;
@@ -108,7 +108,7 @@ StartRequest validate_start_params(const nlohmann::json& params) {
     request.job_id = validated_job_id(*it);
   }
 
-  request.params = nlohmann::json::object();
+  request.params = core::Json::object();
   request.params["gpu_ids"] = std::move(gpu_ids);
   request.params["vram"] = std::move(vram);
   request.params["interval"] = std::move(interval);
@@ -116,7 +116,7 @@ StartRequest validate_start_params(const nlohmann::json& params) {
   return request;
 }
 
-std::optional<std::string> job_id_param(const nlohmann::json& params) {
+std::optional<std::string> job_id_param(const core::Json& params) {
   auto it = params.find("job_id");
   if (it == params.end() || it->is_null()) return std::nullopt;
   return validated_job_id(*it);

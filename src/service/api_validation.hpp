@@ -10,7 +10,7 @@
 #include <string_view>
 #include <vector>
 
-#include <nlohmann/json.hpp>
+#include "core/json.hpp"
 
 #include "service/api_error.hpp"
 #include "service/session_manager.hpp"
@@ -23,21 +23,21 @@ inline constexpr std::string_view kStartKeepNames[] = {"gpu_ids", "vram", "inter
 inline constexpr std::string_view kJobIdNames[] = {"job_id"};
 
 // The members of `object` not in `allowed`, sorted (byte order, as Python sorts str).
-std::vector<std::string> unknown_names(const nlohmann::json& object,
+std::vector<std::string> unknown_names(const core::Json& object,
                                        std::span<const std::string_view> allowed);
 
 // ApiError(-32602, "Unknown params for <method>: a, b") when `params` names anything else.
-void check_param_names(std::string_view method, const nlohmann::json& params,
+void check_param_names(std::string_view method, const core::Json& params,
                        std::span<const std::string_view> allowed);
 
 // The start_keep parameter checks in order (gpu_ids, interval, busy_threshold, vram, job_id), first
 // failure wins as ApiError(-32602). Fills the group options and the params echo, which keeps the
 // caller's JSON values (an integer interval stays an integer, a vram string is not trimmed).
-StartRequest validate_start_params(const nlohmann::json& params);
+StartRequest validate_start_params(const core::Json& params);
 
 // The `job_id` of stop_keep/status: absent or null -> nullopt (all sessions); otherwise it must
 // satisfy the job-id grammar (ApiError -32602 "job_id must be a URL-path-safe non-empty string").
-std::optional<std::string> job_id_param(const nlohmann::json& params);
+std::optional<std::string> job_id_param(const core::Json& params);
 
 // Maps an exception from validation, the keeper or the registry onto the API's classes:
 // input errors (ValueError, TypeError) -32602; hardware unavailable (ControllerStartupUnavailable,

@@ -21,16 +21,16 @@ namespace {
 }
 
 template <typename T>
-nlohmann::json or_null(const std::optional<T>& value) {
-  return value ? nlohmann::json(*value) : nlohmann::json(nullptr);
+core::Json or_null(const std::optional<T>& value) {
+  return value ? core::Json(*value) : core::Json(nullptr);
 }
 
-bool is_non_negative_integer(const nlohmann::json& value) {
+bool is_non_negative_integer(const core::Json& value) {
   return value.is_number_unsigned() ||
          (value.is_number_integer() && value.get<std::int64_t>() >= 0);
 }
 
-void check_record(const nlohmann::json& record, std::size_t index,
+void check_record(const core::Json& record, std::size_t index,
                   std::set<std::uint64_t>& visible_ids) {
   const auto where = [index](const std::string& what) {
     return fmt::format("GPU record {} {}", index, what);
@@ -65,7 +65,7 @@ void check_record(const nlohmann::json& record, std::size_t index,
   }
   const auto& utilization = record["utilization"];
   if (!utilization.is_null()) {
-    const bool number = utilization.is_number();  // booleans are not numbers in nlohmann::json
+    const bool number = utilization.is_number();  // booleans are not numbers in core::Json
     const double value = number ? utilization.get<double>() : 0.0;
     if (!number || !std::isfinite(value) || value < 0.0 || value > 100.0) {
       malformed(where("'utilization' must be a finite number between 0 and 100 or null"));
@@ -75,8 +75,8 @@ void check_record(const nlohmann::json& record, std::size_t index,
 
 }  // namespace
 
-nlohmann::json gpu_record_json(const gpu::GpuInfo& info) {
-  nlohmann::json record = nlohmann::json::object();
+core::Json gpu_record_json(const gpu::GpuInfo& info) {
+  core::Json record = core::Json::object();
   record["id"] = info.id;
   record["visible_id"] = info.visible_id;
   record["platform"] = info.platform;
@@ -95,21 +95,21 @@ nlohmann::json gpu_record_json(const gpu::GpuInfo& info) {
   return record;
 }
 
-nlohmann::json gpu_records_json(const std::vector<gpu::GpuInfo>& gpus) {
-  nlohmann::json records = nlohmann::json::array();
+core::Json gpu_records_json(const std::vector<gpu::GpuInfo>& gpus) {
+  core::Json records = core::Json::array();
   for (const auto& info : gpus)
     records.push_back(gpu_record_json(info));
   return records;
 }
 
-void check_gpu_records(const nlohmann::json& records) {
+void check_gpu_records(const core::Json& records) {
   if (!records.is_array()) malformed("expected a GPU record list");
   std::set<std::uint64_t> visible_ids;
   for (std::size_t i = 0; i < records.size(); ++i)
     check_record(records[i], i, visible_ids);
 }
 
-void check_gpu_payload(const nlohmann::json& payload) {
+void check_gpu_payload(const core::Json& payload) {
   if (!payload.is_object() || !payload.contains("gpus") || !payload["gpus"].is_array()) {
     malformed("expected an object with a 'gpus' record list");
   }

@@ -5,7 +5,7 @@
 
 #include <vector>
 
-#include <nlohmann/json.hpp>
+#include "core/json.hpp"
 
 #include "gpu/backend.hpp"
 
@@ -15,15 +15,15 @@ inline constexpr const char* kMalformedListingPrefix = "Malformed list_gpus resp
 
 // One record: id, visible_id, platform, name, memory_total, memory_used, utilization, then
 // physical_id and uuid when known, then the extras power_watts and temperature_c when known.
-nlohmann::json gpu_record_json(const gpu::GpuInfo& info);
-nlohmann::json gpu_records_json(const std::vector<gpu::GpuInfo>& gpus);
+core::Json gpu_record_json(const gpu::GpuInfo& info);
+core::Json gpu_records_json(const std::vector<gpu::GpuInfo>& gpus);
 
 // The contract check on a record list; throws keepgpu::RuntimeError("Malformed list_gpus response:
 // ...").
-void check_gpu_records(const nlohmann::json& records);
+void check_gpu_records(const core::Json& records);
 
 // The contract check on a whole {"gpus": [...]} payload (the REST create path's top-level rule),
 // then the list.
-void check_gpu_payload(const nlohmann::json& payload);
+void check_gpu_payload(const core::Json& payload);
 
 }  // namespace keepgpu::service

@@ -1,15 +1,14 @@
 #include "service/jsonrpc.hpp"
 
+#include "core/json.hpp"
 #include "core/log.hpp"
-#include "core/strict_json.hpp"
-#include "service/pyjson.hpp"
+#include "core/text.hpp"
+#include "service/wire_json.hpp"
 
 namespace keepgpu::service::jsonrpc {
 namespace {
 
 constexpr std::string_view kNotificationPrefix = "notifications/";
-
-const pyjson::DumpOptions kCompact{pyjson::Separators::compact, true};
 
 Response make_error(std::string id_text, int code, std::string message) {
   Response response;
@@ -17,30 +16,6 @@ Response make_error(std::string id_text, int code, std::string message) {
   response.code = code;
   response.message = std::move(message);
   return response;
-}
-
-bool is_integer_literal(std::string_view text) {
-  if (!text.empty() && text.front() == '-') text.remove_prefix(1);
-  if (text.empty()) return false;
-  for (char c : text) {
-    if (c < '0' || c > '9') return false;
-  }
-  return true;
-}
-
-// The id as it goes back on the wire. The decoder saturates integers beyond 64 bits, so integer
-// ids are taken from the request text when it is at hand (integer ids of any magnitude are echoed
-// exactly).
-std::string echoed_id_text(const nlohmann::json& id, std::string_view raw_message) {
-  if (id.is_string()) return pyjson::quote(id.get_ref<const std::string&>());
-  if (!raw_message.empty()) {
-    const auto raw = pyjson::raw_member(raw_message, "id");
-    if (raw && is_integer_literal(*raw)) {
-      // Python reads -0 as the integer 0.
-      return *raw == "-0" ? std::string("0") : std::string(*raw);
-    }
-  }
-  return pyjson::dump(id, kCompact);
 }
 
 std::shared_ptr<spdlog::logger> logger() {
@@ -55,12 +30,12 @@ std::string Response::to_text() const {
   out += id_text;
   if (result) {
     out += R"(,"result":)";
-    out += pyjson::dump(*result, kCompact);
+    out += wire_json(*result, core::json::Separators::compact);
   } else {
     out += R"(,"error":{"code":)";
     out += std::to_string(code);
     out += R"(,"message":)";
-    out += pyjson::quote(message);
+    out += core::json::quote(message);
     out += '}';
   }
   out += '}';
@@ -73,11 +48,10 @@ std::string error_text(int code, std::string_view message) {
 
 Dispatcher::Dispatcher(Api& api) {
   // ping touches nothing: no telemetry, no sessions, no health probe.
-  add_method("ping", [](const nlohmann::json&) { return nlohmann::json::object(); });
+  add_method("ping", [](const core::Json&) { return core::Json::object(); });
   for (const Api::Method& method : Api::methods()) {
-    add_method(std::string(method.name), [&api, handler = method.handler](const nlohmann::json& p) {
-      return (api.*handler)(p);
-    });
+    add_method(std::string(method.name),
+               [&api, handler = method.handler](const core::Json& p) { return (api.*handler)(p); });
   }
 }
 
@@ -89,21 +63,21 @@ bool Dispatcher::has_method(std::string_view name) const {
   return methods_.find(name) != methods_.end();
 }
 
-nlohmann::json Dispatcher::invoke(const std::string& method, const nlohmann::json& params) const {
+core::Json Dispatcher::invoke(const std::string& method, const core::Json& params) const {
   const auto found = methods_.find(method);
   if (found == methods_.end()) throw ApiError(kMethodNotFound, "Unknown method: " + method);
   return found->second(params);
 }
 
-std::optional<Response> Dispatcher::process(const nlohmann::json& message,
-                                            std::string_view raw_text) const {
+std::optional<Response> Dispatcher::process(const core::Json& message) const {
   if (!message.is_object()) {
     return make_error("null", kInvalidRequest, "JSON-RPC messages must be objects.");
   }
   const auto id = message.find("id");
   const bool has_id = id != message.end();
-  const bool id_valid = has_id && (id->is_string() || id->is_number_integer());
-  const std::string reply_id = id_valid ? echoed_id_text(*id, raw_text) : "null";
+  // Integer ids of any size are echoed digit for digit, as the reader keeps them.
+  const bool id_valid = has_id && (id->is_string() || core::json::is_integer(*id));
+  const std::string reply_id = id_valid ? core::json::dump(*id) : "null";
 
   const auto method_field = message.find("method");
   if (method_field == message.end() || !method_field->is_string() ||
@@ -120,9 +94,9 @@ std::optional<Response> Dispatcher::process(const nlohmann::json& message,
   const bool notification_name = method.starts_with(kNotificationPrefix);
   const auto params_field = message.find("params");
   const bool params_ok = params_field == message.end() || params_field->is_object();
-  const nlohmann::json params = params_field != message.end() && params_field->is_object()
-                                    ? *params_field
-                                    : nlohmann::json::object();
+  const core::Json params = params_field != message.end() && params_field->is_object()
+                                ? *params_field
+                                : core::Json::object();
 
   if (!has_id) {
     // No id means a notification. It still runs, as JSON-RPC 2.0 says, but nothing is sent back,
@@ -156,10 +130,9 @@ std::optional<Response> Dispatcher::process(const nlohmann::json& message,
   }
 }
 
-std::optional<std::string> Dispatcher::handle_value(const nlohmann::json& message,
-                                                    std::string_view raw_text) const {
+std::optional<std::string> Dispatcher::handle_value(const core::Json& message) const {
   if (!message.is_array()) {
-    const auto response = process(message, raw_text);
+    const auto response = process(message);
     if (!response) return std::nullopt;
     return response->to_text();
   }
@@ -171,14 +144,10 @@ std::optional<std::string> Dispatcher::handle_value(const nlohmann::json& messag
                       "JSON-RPC batch too large: " + std::to_string(message.size()) +
                           " messages (max " + std::to_string(kMaxBatchSize) + ").");
   }
-  std::vector<std::string_view> raw_items;
-  if (!raw_text.empty()) raw_items = pyjson::raw_elements(raw_text);
-  if (raw_items.size() != message.size()) raw_items.clear();
-
   std::string out = "[";
   bool any = false;
-  for (std::size_t i = 0; i < message.size(); ++i) {
-    const auto response = process(message[i], raw_items.empty() ? "" : raw_items[i]);
+  for (const core::Json& item : message) {
+    const auto response = process(item);
     if (!response) continue;
     if (any) out += ',';
     out += response->to_text();
@@ -189,17 +158,26 @@ std::optional<std::string> Dispatcher::handle_value(const nlohmann::json& messag
   return out;
 }
 
-std::optional<std::string> Dispatcher::handle_text(std::string_view text) const {
-  if (auto bad_utf8 = pyjson::utf8_decode_error(text)) return error_text(kParseError, *bad_utf8);
-  nlohmann::json message;
-  try {
-    core::StrictJsonOptions options;
-    options.duplicate_keys = core::DuplicateKeys::last_wins;  // as upstream parses
-    message = core::parse_strict_json(text, options);
-  } catch (const std::exception& error) {
-    return error_text(kParseError, error.what());
+Decoded decode(std::string_view text) {
+  Decoded out;
+  if (auto bad_utf8 = core::text::utf8_decode_error(text)) {
+    out.error_envelope = error_text(kParseError, *bad_utf8);
+    return out;
   }
-  return handle_value(message, text);
+  try {
+    core::json::ReadOptions options;
+    options.duplicate_keys = core::json::DuplicateKeys::last_wins;  // as upstream parses
+    out.message = core::json::parse(text, options);
+  } catch (const std::exception& error) {
+    out.error_envelope = error_text(kParseError, error.what());
+  }
+  return out;
+}
+
+std::optional<std::string> Dispatcher::handle_text(std::string_view text) const {
+  Decoded decoded = decode(text);
+  if (!decoded.message) return std::move(decoded.error_envelope);
+  return handle_value(*decoded.message);
 }
 
 }  // namespace keepgpu::service::jsonrpc

@@ -4,7 +4,7 @@
 // text or a decoded value and send back whatever text comes out; no lifecycle logic lives here.
 #pragma once
 
-#include <nlohmann/json.hpp>
+#include "core/json.hpp"
 
 #include <cstddef>
 #include <functional>
@@ -24,13 +24,13 @@ inline constexpr std::size_t kMaxBatchSize = 1000;
 
 // A method body: gets the params object (absent params arrive as {}), returns the result.
 // Throws ApiError for the documented error codes; any other exception becomes -32603 with its text.
-using Handler = std::function<nlohmann::json(const nlohmann::json& params)>;
+using Handler = std::function<core::Json(const core::Json& params)>;
 
 // One response object before serialisation.
 struct Response {
-  std::string id_text = "null";          // the echoed id as JSON text (exact, even beyond 64 bits)
-  std::optional<nlohmann::json> result;  // set on success
-  int code = 0;                          // set on error (result empty)
+  std::string id_text = "null";      // the echoed id as JSON text (exact, even beyond 64 bits)
+  std::optional<core::Json> result;  // set on success
+  int code = 0;                      // set on error (result empty)
   std::string message;
 
   // Compact JSON, "jsonrpc" first: {"jsonrpc":"2.0","id":1,"result":{}}.
@@ -40,6 +40,15 @@ struct Response {
 // The error envelope with "id": null, for failures before any message could be decoded (parse
 // errors, HTTP body-framing failures).
 std::string error_text(int code, std::string_view message);
+
+// A request body decoded: strict UTF-8, then strict JSON with the last duplicate key winning (as
+// upstream reads). When decoding fails, `message` is empty and `error_envelope` is the -32700
+// reply to send instead.
+struct Decoded {
+  std::optional<core::Json> message;
+  std::string error_envelope;
+};
+Decoded decode(std::string_view text);
 
 class Dispatcher {
  public:
@@ -52,22 +61,18 @@ class Dispatcher {
   void add_method(std::string name, Handler handler);
   bool has_method(std::string_view name) const;
 
-  // Text in, text out: strict UTF-8, strict JSON (last duplicate key wins), then handle_value.
-  // Decoding failures give a -32700 envelope. nullopt means nothing is to be sent back.
+  // Text in, text out: decode, then handle_value. nullopt means nothing is to be sent back.
   std::optional<std::string> handle_text(std::string_view text) const;
 
-  // A decoded message: an object, or a batch (array). `raw_text`, when given, is the text the
-  // value was decoded from; integer ids are then echoed from it exactly.
-  std::optional<std::string> handle_value(const nlohmann::json& message,
-                                          std::string_view raw_text = {}) const;
+  // A decoded message: an object, or a batch (array).
+  std::optional<std::string> handle_value(const core::Json& message) const;
 
   // One message of a batch or a single message (object, id, method, version, notification,
   // params, dispatch, in that order). nullopt for notifications.
-  std::optional<Response> process(const nlohmann::json& message,
-                                  std::string_view raw_text = {}) const;
+  std::optional<Response> process(const core::Json& message) const;
 
  private:
-  nlohmann::json invoke(const std::string& method, const nlohmann::json& params) const;
+  core::Json invoke(const std::string& method, const core::Json& params) const;
 
   std::map<std::string, Handler, std::less<>> methods_;
 };

@@ -18,11 +18,11 @@
 #include <thread>
 
 #include <fmt/format.h>
-#include <nlohmann/json.hpp>
 
 #include "core/interval.hpp"
-#include "core/strict_json.hpp"
+#include "core/json.hpp"
 #include "core/text.hpp"
+#include "service/wire_json.hpp"
 
 namespace keepgpu::service::runtime {
 namespace fs = std::filesystem;
@@ -316,40 +316,28 @@ std::optional<ProcessIdentity> probe_process(pid_t pid) {
 // --- PID record ---------------------------------------------------------------------------------
 
 std::string to_json(const PidRecord& record) {
-  // Keys in sorted order with Python's default separators, as upstream wrote it.
-  auto str = [](const std::string& s) { return nlohmann::json(s).dump(-1, ' ', true); };
-  std::vector<std::string> members;
-  if (record.argv) {
-    std::string list;
-    for (const auto& arg : *record.argv)
-      list += (list.empty() ? "" : ", ") + str(arg);
-    members.push_back("\"argv\": [" + list + "]");
-  }
-  members.push_back("\"created_at\": " + core::python_float_repr(record.created_at));
-  if (record.exe) members.push_back("\"exe\": " + str(*record.exe));
-  if (record.host) members.push_back("\"host\": " + str(*record.host));
-  members.push_back(fmt::format("\"pid\": {}", record.pid));
-  if (record.port) members.push_back(fmt::format("\"port\": {}", *record.port));
-  if (record.start_time) members.push_back("\"start_time\": " + str(*record.start_time));
-  if (record.uid) members.push_back(fmt::format("\"uid\": {}", *record.uid));
-  std::string out = "{";
-  for (std::size_t i = 0; i < members.size(); ++i)
-    out += (i ? ", " : "") + members[i];
-  return out + "}";
+  core::Json doc = {{"created_at", record.created_at}, {"pid", record.pid}};
+  if (record.argv) doc["argv"] = *record.argv;
+  if (record.exe) doc["exe"] = *record.exe;
+  if (record.host) doc["host"] = *record.host;
+  if (record.port) doc["port"] = *record.port;
+  if (record.start_time) doc["start_time"] = *record.start_time;
+  if (record.uid) doc["uid"] = *record.uid;
+  return wire_json(doc);  // sorted keys and Python's separators, as upstream wrote it
 }
 
 std::optional<PidRecord> read_pid_record(const fs::path& path) {
   const auto text = read_file(path);
   if (!text) return std::nullopt;
-  nlohmann::json doc;
+  core::Json doc;
   try {
-    core::StrictJsonOptions options;
-    options.duplicate_keys = core::DuplicateKeys::last_wins;
-    doc = core::parse_strict_json(core::text::trim_python(*text), options);
+    core::json::ReadOptions options;
+    options.duplicate_keys = core::json::DuplicateKeys::last_wins;
+    doc = core::json::parse(core::text::trim_python(*text), options);
   } catch (const std::exception&) {
     return std::nullopt;
   }
-  auto positive = [](const nlohmann::json& v) -> std::optional<long long> {
+  auto positive = [](const core::Json& v) -> std::optional<long long> {
     if (v.is_number_unsigned()) {
       const auto u = v.get<std::uint64_t>();
       if (u > 0 && u <= static_cast<std::uint64_t>(INT32_MAX)) return static_cast<long long>(u);
@@ -410,9 +398,9 @@ void write_pid_record(const fs::path& path, const PidRecord& record) {
 }
 
 void write_endpoint_record(const fs::path& path, const EndpointRecord& record) {
-  const nlohmann::json doc = {
+  const core::Json doc = {
       {"pid", record.pid}, {"host", record.host}, {"port", record.port}, {"token", record.token}};
-  write_file_atomically(path, doc.dump() + "\n", 0600);
+  write_file_atomically(path, wire_json(doc, core::json::Separators::compact) + "\n", 0600);
 }
 
 void remove_endpoint_record(const fs::path& path) {
@@ -421,9 +409,16 @@ void remove_endpoint_record(const fs::path& path) {
 }
 
 std::optional<EndpointRecord> read_endpoint_record(const fs::path& path) {
-  std::ifstream in(path);
-  if (!in) return std::nullopt;
-  const auto doc = nlohmann::json::parse(in, nullptr, false);
+  const auto text = read_file(path);
+  if (!text) return std::nullopt;
+  core::Json doc;
+  try {
+    core::json::ReadOptions options;
+    options.duplicate_keys = core::json::DuplicateKeys::last_wins;
+    doc = core::json::parse(*text, options);
+  } catch (const std::exception&) {
+    return std::nullopt;
+  }
   if (!doc.is_object()) return std::nullopt;
   const auto pid = doc.find("pid");
   const auto host = doc.find("host");

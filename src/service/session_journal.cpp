@@ -9,8 +9,10 @@
 #include <sstream>
 #include <system_error>
 
+#include "core/json.hpp"
 #include "core/log.hpp"
 #include "service/runtime_dir.hpp"
+#include "service/wire_json.hpp"
 
 namespace keepgpu::service {
 namespace fs = std::filesystem;
@@ -37,13 +39,13 @@ SessionJournal::SessionJournal(fs::path path)
 
 std::string journal_text(const std::vector<JournalEntry>& entries, pid_t pid,
                          const std::optional<std::string>& start_time) {
-  nlohmann::json sessions = nlohmann::json::array();
+  core::Json sessions = core::Json::array();
   for (const auto& entry : entries) {
     sessions.push_back({{"job_id", entry.job_id}, {"params", entry.params}});
   }
-  nlohmann::json doc = {{"version", kVersion}, {"pid", pid}, {"sessions", std::move(sessions)}};
+  core::Json doc = {{"version", kVersion}, {"pid", pid}, {"sessions", std::move(sessions)}};
   if (start_time) doc["start_time"] = *start_time;
-  return doc.dump() + "\n";
+  return wire_json(doc, core::json::Separators::compact) + "\n";
 }
 
 bool SessionJournal::write(const std::vector<JournalEntry>& entries) noexcept {
@@ -87,9 +89,11 @@ JournalContents SessionJournal::read() const {
   }
   std::ostringstream buffer;
   buffer << in.rdbuf();
-  nlohmann::json doc;
+  core::Json doc;
   try {
-    doc = nlohmann::json::parse(buffer.str());
+    core::json::ReadOptions options;
+    options.duplicate_keys = core::json::DuplicateKeys::last_wins;
+    doc = core::json::parse(buffer.str(), options);
   } catch (const std::exception& e) {
     KG_WARN(logger(), "Ignoring the session journal {}: it is not JSON ({})", path_.string(),
             e.what());

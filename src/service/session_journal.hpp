@@ -12,7 +12,7 @@
 #include <string>
 #include <vector>
 
-#include <nlohmann/json.hpp>
+#include "core/json.hpp"
 
 namespace keepgpu::service {
 
@@ -20,7 +20,7 @@ namespace keepgpu::service {
 // JSON types kept), which are exactly what a start needs to build it again.
 struct JournalEntry {
   std::string job_id;
-  nlohmann::json params;
+  core::Json params;
 };
 
 struct JournalContents {

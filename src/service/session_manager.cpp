@@ -61,7 +61,7 @@ const char* to_text(State state) {
 struct Session {
   std::uint64_t generation = 0;  // identity: a reused job id gets a new generation
   std::string job_id;
-  nlohmann::json params;
+  core::Json params;
   std::shared_ptr<keeper::KeeperGroup> group;
   State state = State::active;
   std::optional<std::string> last_error;
@@ -71,7 +71,7 @@ struct Session {
 struct Reservation {
   std::uint64_t generation = 0;
   std::string job_id;
-  nlohmann::json params;
+  core::Json params;
   bool pending_stop = false;  // a stop gave up waiting; release as soon as the start returns
   bool settled = false;       // the start returned, or its caller gave up waiting
   bool abandoned = false;     // the caller gave up (start timeout): never register the session
@@ -107,23 +107,23 @@ void add_message(StopResult& result) {
   }
 }
 
-nlohmann::json record(const std::string& job_id, const nlohmann::json& params, const char* state,
-                      const std::optional<std::string>& last_error) {
-  nlohmann::json out = nlohmann::json::object();
+core::Json record(const std::string& job_id, const core::Json& params, const char* state,
+                  const std::optional<std::string>& last_error) {
+  core::Json out = core::Json::object();
   out["job_id"] = job_id;
   out["params"] = params;  // a copy: callers can never reach the registry's values
   out["state"] = state;
-  out["last_error"] = last_error ? nlohmann::json(*last_error) : nlohmann::json(nullptr);
+  out["last_error"] = last_error ? core::Json(*last_error) : core::Json(nullptr);
   return out;
 }
 
 // The key is present only on restored sessions, so other records keep their upstream shape.
-nlohmann::json mark_restored(nlohmann::json out, bool restored) {
+core::Json mark_restored(core::Json out, bool restored) {
   if (restored) out["restored"] = true;
   return out;
 }
 
-nlohmann::json reservation_record(const Reservation& reservation) {
+core::Json reservation_record(const Reservation& reservation) {
   return mark_restored(
       record(reservation.job_id, reservation.params,
              reservation.pending_stop ? "stopping" : "starting",
@@ -132,7 +132,7 @@ nlohmann::json reservation_record(const Reservation& reservation) {
       reservation.restored);
 }
 
-nlohmann::json session_record(const Session& session) {
+core::Json session_record(const Session& session) {
   return mark_restored(
       record(session.job_id, session.params, to_text(session.state), session.last_error),
       session.restored);
@@ -141,26 +141,26 @@ nlohmann::json session_record(const Session& session) {
 // A record and the group whose keepers complete it; taken under the registry lock, completed
 // without it (keeper status is never read while holding the registry).
 struct PendingRecord {
-  nlohmann::json record;
+  core::Json record;
   std::shared_ptr<keeper::KeeperGroup> group;  // null for a start still in progress
 };
 
 // Adds what the driver holds for the session: "held_bytes" (all its GPUs) and "gpus", one entry
 // per GPU with its phase, bytes held and why it waits, backs off or failed. A start in progress
 // has no keepers yet: nothing held and no GPU entries.
-nlohmann::json complete(PendingRecord pending) {
-  nlohmann::json gpus = nlohmann::json::array();
+core::Json complete(PendingRecord pending) {
+  core::Json gpus = core::Json::array();
   std::uint64_t total = 0;
   if (pending.group) {
     const auto& ids = pending.group->gpu_ids();
     const auto& keepers = pending.group->keepers();
     for (std::size_t i = 0; i < keepers.size() && i < ids.size(); ++i) {
       const keeper::KeeperStatus status = keepers[i]->status();
-      nlohmann::json gpu = nlohmann::json::object();
+      core::Json gpu = core::Json::object();
       gpu["id"] = ids[i];
       gpu["phase"] = keeper::to_string(keeper::phase_of(status.state));
       gpu["held_bytes"] = status.held_bytes;
-      gpu["detail"] = status.detail ? nlohmann::json(*status.detail) : nlohmann::json(nullptr);
+      gpu["detail"] = status.detail ? core::Json(*status.detail) : core::Json(nullptr);
       gpus.push_back(std::move(gpu));
       total += status.held_bytes;
     }
@@ -245,8 +245,7 @@ struct SessionManager::Core : std::enable_shared_from_this<Core> {
     }
   }
 
-  std::shared_ptr<Reservation> reserve(const std::string& job_id, nlohmann::json params,
-                                       bool restored);
+  std::shared_ptr<Reservation> reserve(const std::string& job_id, core::Json params, bool restored);
   std::string launch(const std::shared_ptr<Reservation>& reservation, keeper::GroupOptions options);
   std::string start(StartRequest request);
   void restore_one(const std::shared_ptr<Reservation>& reservation,
@@ -263,8 +262,8 @@ struct SessionManager::Core : std::enable_shared_from_this<Core> {
   void run_release(const std::shared_ptr<Session>& session,
                    const std::shared_ptr<ReleaseTask>& task);
   void probe(const std::vector<std::shared_ptr<Session>>& candidates);
-  nlohmann::json status_all();
-  nlohmann::json status_one(const std::string& job_id);
+  core::Json status_all();
+  core::Json status_one(const std::string& job_id);
 };
 
 // ---- start ----
@@ -276,7 +275,7 @@ std::string SessionManager::Core::start(StartRequest request) {
 }
 
 std::shared_ptr<Reservation> SessionManager::Core::reserve(const std::string& job_id,
-                                                           nlohmann::json params, bool restored) {
+                                                           core::Json params, bool restored) {
   auto reservation = std::make_shared<Reservation>();
   // Check and reservation are one step, so a duplicate arriving during a slow start is
   // rejected before a second controller is ever built.
@@ -690,7 +689,7 @@ void SessionManager::Core::probe(const std::vector<std::shared_ptr<Session>>& ca
   }
 }
 
-nlohmann::json SessionManager::Core::status_all() {
+core::Json SessionManager::Core::status_all() {
   std::vector<std::shared_ptr<Session>> candidates;
   {
     std::lock_guard lock(mutex);
@@ -707,15 +706,15 @@ nlohmann::json SessionManager::Core::status_all() {
     for (const auto& session : sessions)
       pending.push_back({session_record(*session), session->group});
   }
-  nlohmann::json jobs = nlohmann::json::array();
+  core::Json jobs = core::Json::array();
   for (auto& record : pending)
     jobs.push_back(complete(std::move(record)));
-  nlohmann::json out = nlohmann::json::object();
+  core::Json out = core::Json::object();
   out["active_jobs"] = std::move(jobs);
   return out;
 }
 
-nlohmann::json SessionManager::Core::status_one(const std::string& job_id) {
+core::Json SessionManager::Core::status_one(const std::string& job_id) {
   std::shared_ptr<Session> candidate;
   {
     std::lock_guard lock(mutex);
@@ -733,13 +732,13 @@ nlohmann::json SessionManager::Core::status_one(const std::string& job_id) {
     } else if (auto session = session_for(job_id)) {
       pending = {session_record(*session), session->group};
     } else {
-      nlohmann::json out = nlohmann::json::object();
+      core::Json out = core::Json::object();
       out["active"] = false;
       out["job_id"] = job_id;
       return out;
     }
   }
-  nlohmann::json out = complete(std::move(pending));
+  core::Json out = complete(std::move(pending));
   out["active"] = true;  // "tracked", whatever the state
   return out;
 }
@@ -752,12 +751,12 @@ GroupFactory default_group_factory() {
   };
 }
 
-nlohmann::json StopResult::to_json() const {
-  nlohmann::json out = nlohmann::json::object();
+core::Json StopResult::to_json() const {
+  core::Json out = core::Json::object();
   out["stopped"] = stopped;
   out["timed_out"] = timed_out;
   out["failed"] = failed;
-  nlohmann::json error_map = nlohmann::json::object();
+  core::Json error_map = core::Json::object();
   for (const auto& [job_id, text] : errors)
     error_map[job_id] = text;
   out["errors"] = std::move(error_map);
@@ -791,11 +790,11 @@ StopResult SessionManager::stop_all() {
   return core_->stop_all(false);
 }
 
-nlohmann::json SessionManager::status_all() {
+core::Json SessionManager::status_all() {
   return core_->status_all();
 }
 
-nlohmann::json SessionManager::status_one(const std::string& job_id) {
+core::Json SessionManager::status_one(const std::string& job_id) {
   return core_->status_one(job_id);
 }
 
@@ -836,7 +835,7 @@ std::vector<std::string> SessionManager::restore(const std::vector<JournalEntry>
     keeper::GroupOptions options;
     try {
       // The same rules as any start: params a daemon once accepted are checked again here.
-      nlohmann::json params = entry.params;
+      core::Json params = entry.params;
       params["job_id"] = entry.job_id;
       StartRequest request = validate_start_params(params);
       options = std::move(request.options);

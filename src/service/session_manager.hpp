@@ -20,7 +20,7 @@
 #include <utility>
 #include <vector>
 
-#include <nlohmann/json.hpp>
+#include "core/json.hpp"
 
 #include "keeper/keeper_group.hpp"
 #include "service/session_journal.hpp"
@@ -51,7 +51,7 @@ struct SessionTimeouts {
 struct StartRequest {
   std::optional<std::string> job_id;  // nullopt = generate a UUID4
   keeper::GroupOptions options;       // gpu_ids, interval, vram, busy_threshold
-  nlohmann::json params;              // exactly what status echoes: gpu_ids, vram, interval,
+  core::Json params;                  // exactly what status echoes: gpu_ids, vram, interval,
                                       // busy_threshold (original JSON types kept)
 };
 
@@ -67,9 +67,10 @@ struct StopResult {
   std::vector<std::string> failed;
   std::vector<std::pair<std::string, std::string>> errors;  // id -> message, in `failed` order
   std::optional<std::string> message;
-  // {"stopped", "timed_out", "failed", "errors", "message"?}. nlohmann::json objects sort their
-  // keys, so the order on the wire is alphabetical; clients compare parsed JSON.
-  nlohmann::json to_json() const;
+  // {"stopped", "timed_out", "failed", "errors", "message"?}. The service writes every object
+  // with sorted keys (wire_json), so the order on the wire is alphabetical; clients compare
+  // parsed JSON.
+  core::Json to_json() const;
 };
 
 class SessionManager {
@@ -88,8 +89,8 @@ class SessionManager {
   StopResult stop_all();
   // status(): {"active_jobs": [...]}; status(id): {"active": true, ...} or {"active": false, ...}.
   // Runs the runtime-health probe on active sessions without holding the lock.
-  nlohmann::json status_all();
-  nlohmann::json status_one(const std::string& job_id);
+  core::Json status_all();
+  core::Json status_one(const std::string& job_id);
   // Quiet stop-all, bounded by the timeouts; safe to call more than once.
   void shutdown();
   // Bytes held right now by every registered session's keepers, summed per visible GPU ordinal

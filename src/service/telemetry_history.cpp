@@ -12,24 +12,24 @@ const std::shared_ptr<spdlog::logger>& logger() {
   return instance;
 }
 
-std::optional<double> number_field(const nlohmann::json& record, const char* key) {
+std::optional<double> number_field(const core::Json& record, const char* key) {
   const auto found = record.find(key);
   if (found == record.end() || !found->is_number()) return std::nullopt;
   return found->get<double>();
 }
 
-std::optional<std::int64_t> integer_field(const nlohmann::json& record, const char* key) {
+std::optional<std::int64_t> integer_field(const core::Json& record, const char* key) {
   const auto found = record.find(key);
   if (found == record.end() || !found->is_number_integer()) return std::nullopt;
   return found->get<std::int64_t>();
 }
 
-nlohmann::json optional_json(const std::optional<double>& value) {
-  return value ? nlohmann::json(*value) : nlohmann::json(nullptr);
+core::Json optional_json(const std::optional<double>& value) {
+  return value ? core::Json(*value) : core::Json(nullptr);
 }
 
-nlohmann::json optional_json(const std::optional<std::int64_t>& value) {
-  return value ? nlohmann::json(*value) : nlohmann::json(nullptr);
+core::Json optional_json(const std::optional<std::int64_t>& value) {
+  return value ? core::Json(*value) : core::Json(nullptr);
 }
 
 }  // namespace
@@ -43,7 +43,7 @@ double unix_seconds_now() {
 TelemetryHistory::TelemetryHistory(std::chrono::seconds window)
     : window_(static_cast<std::int64_t>(window.count())) {}
 
-void TelemetryHistory::record(double now, const nlohmann::json& records,
+void TelemetryHistory::record(double now, const core::Json& records,
                               const std::map<std::int64_t, std::uint64_t>& held) {
   std::lock_guard lock(mutex_);
   if (records.is_array()) {
@@ -79,11 +79,11 @@ void TelemetryHistory::record(double now, const nlohmann::json& records,
   }
 }
 
-nlohmann::json TelemetryHistory::to_json() const {
+core::Json TelemetryHistory::to_json() const {
   std::lock_guard lock(mutex_);
-  nlohmann::json gpus = nlohmann::json::array();
+  core::Json gpus = core::Json::array();
   for (const auto& [id, gpu] : gpus_) {
-    nlohmann::json samples = nlohmann::json::array();
+    core::Json samples = core::Json::array();
     for (const auto& sample : gpu.samples) {
       samples.push_back({{"t", sample.t},
                          {"utilization", optional_json(sample.utilization)},
@@ -152,12 +152,11 @@ bool TelemetrySampler::sample_if_stale(std::chrono::milliseconds max_age) {
     return false;
   }
   try {
-    const nlohmann::json listing = sources_.list_gpus();
+    const core::Json listing = sources_.list_gpus();
     const auto held =
         sources_.held_bytes ? sources_.held_bytes() : std::map<std::int64_t, std::uint64_t>{};
     const auto gpus = listing.find("gpus");
-    history_.record(unix_seconds_now(), gpus == listing.end() ? nlohmann::json::array() : *gpus,
-                    held);
+    history_.record(unix_seconds_now(), gpus == listing.end() ? core::Json::array() : *gpus, held);
     return true;
   } catch (const std::exception& e) {
     KG_DEBUG(logger(), "Telemetry sample skipped: {}", e.what());
@@ -165,7 +164,7 @@ bool TelemetrySampler::sample_if_stale(std::chrono::milliseconds max_age) {
   }
 }
 
-nlohmann::json TelemetrySampler::view() {
+core::Json TelemetrySampler::view() {
   {
     std::lock_guard lock(state_);
     last_view_ = std::chrono::steady_clock::now();
@@ -175,7 +174,7 @@ nlohmann::json TelemetrySampler::view() {
     max_age = std::chrono::milliseconds(0);
   }
   sample_if_stale(max_age);
-  nlohmann::json out = history_.to_json();
+  core::Json out = history_.to_json();
   out["period_seconds"] = options_.period.count();
   out["background_period_seconds"] = options_.background_period.count();
   out["now"] = unix_seconds_now();

@@ -19,7 +19,7 @@
 #include <string>
 #include <thread>
 
-#include <nlohmann/json.hpp>
+#include "core/json.hpp"
 
 namespace keepgpu::service {
 
@@ -39,12 +39,12 @@ class TelemetryHistory {
   // memory_total, memory_used, utilization, power_watts); `held` maps visible ordinals to bytes
   // held by keep-gpu. Samples older than the window are dropped, and so are GPUs that no listing
   // has shown for a whole window.
-  void record(double now, const nlohmann::json& records,
+  void record(double now, const core::Json& records,
               const std::map<std::int64_t, std::uint64_t>& held);
 
   // {"window_seconds", "gpus": [{"id", "name", "memory_total", "samples": [{"t", "utilization",
   // "memory_used", "memory_held", "power_watts"}]}]}, GPUs by id, samples oldest first.
-  nlohmann::json to_json() const;
+  core::Json to_json() const;
 
   // Time of the newest sample, or nullopt before the first.
   std::optional<double> last_sample_time() const;
@@ -68,7 +68,7 @@ class TelemetryHistory {
 
 struct TelemetrySources {
   // The list_gpus result ({"gpus": [...]}); may throw (the sample is then skipped).
-  std::function<nlohmann::json()> list_gpus;
+  std::function<core::Json()> list_gpus;
   // Bytes held per visible ordinal.
   std::function<std::map<std::int64_t, std::uint64_t>()> held_bytes;
   // True while any session or start is tracked.
@@ -96,7 +96,7 @@ class TelemetrySampler {
   // held have changed since (a session started or ended: the chart must show it), and returns
   // the history with "period_seconds", "background_period_seconds" and "now" added. Blocks for
   // at most one listing.
-  nlohmann::json view();
+  core::Json view();
 
   // Takes one sample when the newest is older than `max_age` (or there is none). Concurrent
   // callers share one listing. Returns true when a sample was recorded.

@@ -4,9 +4,8 @@
 
 #include <algorithm>
 
-#include "core/strict_json.hpp"
+#include "core/json.hpp"
 #include "core/text.hpp"
-#include "service/pyjson.hpp"
 
 namespace keepgpu::service::http {
 namespace {
@@ -54,12 +53,12 @@ std::variant<std::size_t, BodyFailure> body_length(const std::vector<std::string
   return static_cast<std::size_t>(core::text::magnitude_saturating(digits, max_bytes));
 }
 
-nlohmann::json decode_json_body(std::string_view body) {
-  if (auto bad_utf8 = pyjson::utf8_decode_error(body)) throw BodyError(*bad_utf8);
+core::Json decode_json_body(std::string_view body) {
+  if (auto bad_utf8 = core::text::utf8_decode_error(body)) throw BodyError(*bad_utf8);
   try {
-    core::StrictJsonOptions options;
-    options.duplicate_keys = core::DuplicateKeys::last_wins;
-    return core::parse_strict_json(body, options);
+    core::json::ReadOptions options;
+    options.duplicate_keys = core::json::DuplicateKeys::last_wins;
+    return core::json::parse(body, options);
   } catch (const std::exception& error) {
     throw BodyError(error.what());
   }

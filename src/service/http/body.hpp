@@ -4,7 +4,7 @@
 // the header block and their raw values are judged here.
 #pragma once
 
-#include <nlohmann/json.hpp>
+#include "core/json.hpp"
 
 #include <cstddef>
 #include <string>
@@ -36,6 +36,6 @@ class BodyError : public std::runtime_error {
  public:
   using std::runtime_error::runtime_error;
 };
-nlohmann::json decode_json_body(std::string_view body);
+core::Json decode_json_body(std::string_view body);
 
 }  // namespace keepgpu::service::http

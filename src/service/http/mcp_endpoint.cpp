@@ -1,6 +1,6 @@
 #include "service/http/mcp_endpoint.hpp"
 
-#include <nlohmann/json.hpp>
+#include "core/json.hpp"
 
 #include <algorithm>
 #include <random>
@@ -22,10 +22,9 @@ Reply envelope_reply(int status, std::string envelope) {
 }
 
 // True when the message (or any message of a batch) is an initialize request.
-bool is_initialize(std::string_view body) {
-  const auto value = nlohmann::json::parse(body, nullptr, /*allow_exceptions=*/false);
-  auto check = [](const nlohmann::json& m) {
-    return m.is_object() && m.value("method", nlohmann::json()) == "initialize";
+bool is_initialize(const core::Json& value) {
+  auto check = [](const core::Json& m) {
+    return m.is_object() && m.value("method", core::Json()) == "initialize";
   };
   if (value.is_array()) return std::any_of(value.begin(), value.end(), check);
   return check(value);
@@ -70,11 +69,13 @@ Reply mcp_post(const jsonrpc::Dispatcher& rpc, McpSessionStore& sessions, const 
         400, jsonrpc::error_text(kInvalidRequest,
                                  "Unsupported MCP-Protocol-Version: " + *request.protocol_version));
   }
-  const bool initialize = is_initialize(body);
+  jsonrpc::Decoded decoded = jsonrpc::decode(body);
+  const bool initialize = decoded.message && is_initialize(*decoded.message);
   if (!initialize && request.session_id && !sessions.contains(*request.session_id)) {
     return envelope_reply(404, jsonrpc::error_text(kSessionNotFound, "Session not found"));
   }
-  auto envelope = rpc.handle_text(body);
+  auto envelope = decoded.message ? rpc.handle_value(*decoded.message)
+                                  : std::optional<std::string>(std::move(decoded.error_envelope));
   if (!envelope) return accepted_reply();
   Reply reply = rpc_reply(std::move(*envelope));
   if (initialize) reply.headers.emplace_back(kSessionHeader, sessions.create());

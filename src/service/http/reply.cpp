@@ -1,13 +1,13 @@
 #include "service/http/reply.hpp"
 
-#include "service/pyjson.hpp"
+#include "service/wire_json.hpp"
 
 namespace keepgpu::service::http {
 
-Reply json_reply(int status, const nlohmann::json& body) {
+Reply json_reply(int status, const core::Json& body) {
   Reply reply;
   reply.status = status;
-  reply.body = pyjson::dump(body);
+  reply.body = wire_json(body);
   return reply;
 }
 
@@ -16,12 +16,7 @@ Reply error_reply(int status, std::string_view message) {
 }
 
 Reply typed_error_reply(int status, std::string_view message, std::string_view type) {
-  // Built by hand: nlohmann::json sorts keys, and upstream writes "message" before "type".
-  Reply reply;
-  reply.status = status;
-  reply.body = R"({"error": {"message": )" + pyjson::quote(message) + R"(, "type": )" +
-               pyjson::quote(type) + "}}";
-  return reply;
+  return json_reply(status, {{"error", {{"message", message}, {"type", type}}}});
 }
 
 Reply rpc_reply(std::string envelope) {

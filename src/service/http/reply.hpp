@@ -2,7 +2,7 @@
 // with "type" where upstream adds one).
 #pragma once
 
-#include <nlohmann/json.hpp>
+#include "core/json.hpp"
 
 #include <optional>
 #include <string>
@@ -22,7 +22,7 @@ struct Reply {
 };
 
 // JSON bodies use json.dumps' separators, as upstream's REST answers do ({"ok": true}).
-Reply json_reply(int status, const nlohmann::json& body);
+Reply json_reply(int status, const core::Json& body);
 // {"error": {"message": <message>}} (400, 401, 403, 404, 405, 415)
 Reply error_reply(int status, std::string_view message);
 // {"error": {"message": <message>, "type": <type>}} (500, 503)

@@ -30,8 +30,8 @@ Reply answer(Call&& call, std::string_view bad_request_prefix = {}) {
   }
 }
 
-nlohmann::json job_params(const std::optional<std::string>& job_id) {
-  nlohmann::json params = nlohmann::json::object();
+core::Json job_params(const std::optional<std::string>& job_id) {
+  core::Json params = core::Json::object();
   if (job_id) params["job_id"] = *job_id;
   return params;
 }
@@ -41,7 +41,7 @@ constexpr std::string_view kBadRequest = "Bad request: ";
 }  // namespace
 
 Reply rest_list_gpus(Api& api) {
-  return answer([&] { return api.list_gpus(nlohmann::json::object()); });
+  return answer([&] { return api.list_gpus(core::Json::object()); });
 }
 
 Reply rest_status(Api& api, const std::optional<std::string>& job_id) {
@@ -53,7 +53,7 @@ Reply rest_stop(Api& api, const std::optional<std::string>& job_id) {
 }
 
 Reply rest_create(Api& api, std::string_view body) {
-  nlohmann::json request;
+  core::Json request;
   try {
     request = decode_json_body(body);
   } catch (const BodyError& error) {

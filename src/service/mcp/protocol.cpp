@@ -2,12 +2,12 @@
 
 #include <algorithm>
 
-#include "service/pyjson.hpp"
+#include "service/wire_json.hpp"
 
 namespace keepgpu::service::mcp {
 namespace {
 
-using nlohmann::json;
+using json = core::Json;
 
 json server_info(const ServerIdentity& identity) {
   return {{"name", identity.name}, {"title", identity.title}, {"version", identity.version}};
@@ -107,8 +107,8 @@ json discover_result(const ServerIdentity& identity) {
 }
 
 std::string payload_text(const json& payload) {
-  // nlohmann::json objects keep their keys sorted, which is upstream's sort_keys=True.
-  return pyjson::dump(payload, {pyjson::Separators::python, true});
+  // Sorted keys and Python's separators: upstream's json.dumps(payload, sort_keys=True).
+  return wire_json(payload);
 }
 
 json tools_call_result(const json& params, Api& api) {

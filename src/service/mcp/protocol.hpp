@@ -6,7 +6,7 @@
 // same Api as REST and the legacy direct methods.
 #pragma once
 
-#include <nlohmann/json.hpp>
+#include "core/json.hpp"
 
 #include <optional>
 #include <string>
@@ -40,20 +40,20 @@ struct ServerIdentity {
 };
 
 // The version initialize answers for a requested one.
-std::string negotiate_version(const nlohmann::json& requested);
+std::string negotiate_version(const core::Json& requested);
 // Whether `version` is one this server serves (handshake or stateless).
 bool is_supported_version(std::string_view version);
 
-nlohmann::json initialize_result(const nlohmann::json& params, const ServerIdentity& identity);
-nlohmann::json discover_result(const ServerIdentity& identity);
-nlohmann::json tools_list_result();
+core::Json initialize_result(const core::Json& params, const ServerIdentity& identity);
+core::Json discover_result(const ServerIdentity& identity);
+core::Json tools_list_result();
 // Runs the tool through `api`. Invalid-params and startup-unavailable failures become tool
 // results with isError; protocol problems (name, arguments) and internal failures throw ApiError.
-nlohmann::json tools_call_result(const nlohmann::json& params, Api& api);
+core::Json tools_call_result(const core::Json& params, Api& api);
 
 // The tool payload as text: keys sorted at every level, ", " / ": " separators, ASCII only
 // (upstream's exact spelling, which some clients display verbatim).
-std::string payload_text(const nlohmann::json& payload);
+std::string payload_text(const core::Json& payload);
 
 // Registers initialize, tools/list, tools/call and server/discover into `dispatcher`. Requests
 // whose params._meta names the stateless revision get "resultType": "complete" in their results;

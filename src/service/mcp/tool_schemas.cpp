@@ -7,7 +7,7 @@
 namespace keepgpu::service::mcp {
 namespace {
 
-using nlohmann::json;
+using json = core::Json;
 
 constexpr const char* kJobIdPattern = R"(^(?!\.{1,2}$)[A-Za-z0-9._~-]+$)";
 
@@ -176,7 +176,7 @@ json list_gpus_tool() {
 
 }  // namespace
 
-nlohmann::json tools_list_result() {
+core::Json tools_list_result() {
   return {{"tools", {start_keep_tool(), stop_keep_tool(), status_tool(), list_gpus_tool()}}};
 }
 

@@ -17,8 +17,8 @@
 #include <string>
 #include <thread>
 
-#include "cli/json_value.hpp"
 #include "cli/service_call.hpp"
+#include "core/json.hpp"
 
 namespace keepgpu::service::client {
 namespace {
@@ -172,8 +172,8 @@ TEST(Client, SendsJsonRpcWithContentTypeAndBearerTokenOnTcp) {
   });
   Endpoint e = tcp(server.port());
   e.token = "secret";
-  const cli::JsonValue result = cli::call_rpc(e, "status", cli::JsonValue::make_object());
-  ASSERT_NE(result.find("active_jobs"), nullptr);
+  const core::Json result = cli::call_rpc(e, "status", core::Json::object());
+  ASSERT_NE(core::json::member(result, "active_jobs"), nullptr);
   const std::string req = server.request();
   EXPECT_EQ(req.rfind("POST /rpc HTTP/1.1\r\n", 0), 0u) << req;
   EXPECT_NE(req.find("Content-Type: application/json\r\n"), std::string::npos);
@@ -218,7 +218,7 @@ TEST(Client, UnixSocketCarriesNoToken) {
 std::string rpc_error_of(const std::string& reply) {
   OneShotServer server([&](const std::string&) { return reply; });
   try {
-    cli::call_rpc(tcp(server.port()), "status", cli::JsonValue::make_object());
+    cli::call_rpc(tcp(server.port()), "status", core::Json::object());
   } catch (const cli::ServiceError& e) {
     return e.what();
   }

@@ -46,18 +46,15 @@ TEST_F(LostSessions, NamesTheSessionsADeadServiceLeft) {
                 R"(, "sessions": [{"job_id": "a", "params": {}}, {"job_id": "b", "params": {}}]})");
   const auto report = lost_sessions_report(paths_, "Cannot reach KeepGPU service.");
   ASSERT_TRUE(report.has_value());
-  ASSERT_EQ(report->members.size(), 2u);
-  EXPECT_EQ(report->members[0].first, "error");
-  EXPECT_EQ(report->members[1].first, "lost_sessions");
-  const std::string& error = report->members[0].second.text;
+  ASSERT_EQ(report->size(), 2u);
+  EXPECT_EQ(report->begin().key(), "error");
+  EXPECT_EQ(std::next(report->begin()).key(), "lost_sessions");
+  const std::string& error = report->at("error").get_ref<const std::string&>();
   EXPECT_EQ(error.rfind("Cannot reach KeepGPU service. ", 0), 0u) << error;
   EXPECT_NE(error.find("left 2 keep session(s)"), std::string::npos) << error;
   EXPECT_NE(error.find("['a', 'b']"), std::string::npos) << error;
   EXPECT_NE(error.find("`keep-gpu serve` or any `keep-gpu start`"), std::string::npos) << error;
-  const auto& ids = report->members[1].second.items;
-  ASSERT_EQ(ids.size(), 2u);
-  EXPECT_EQ(ids[0].text, "a");
-  EXPECT_EQ(ids[1].text, "b");
+  EXPECT_EQ(report->at("lost_sessions"), core::Json({"a", "b"}));
 }
 
 TEST_F(LostSessions, NothingWhenTheJournalIsAbsentEmptyOrDamaged) {
@@ -70,7 +67,7 @@ TEST_F(LostSessions, NothingWhenTheJournalIsAbsentEmptyOrDamaged) {
 
 TEST_F(LostSessions, NothingWhileTheWriterStillRuns) {
   // This process wrote it and is alive: an unresponsive service, not a lost one.
-  service::SessionJournal(paths_.journal).write({{"mine", nlohmann::json::object()}});
+  service::SessionJournal(paths_.journal).write({{"mine", keepgpu::core::Json::object()}});
   EXPECT_FALSE(lost_sessions_report(paths_, "x").has_value());
 }
 

@@ -1,16 +1,16 @@
 // The CLI's JSON-RPC envelope validation and method result validation.
 #include <gtest/gtest.h>
 
-#include "cli/json_value.hpp"
 #include "cli/result_checks.hpp"
 #include "cli/service_call.hpp"
+#include "core/json.hpp"
 
 namespace keepgpu::cli {
 namespace {
 
 constexpr long long kId = 1718000000123;
 
-JsonValue parse(const std::string& text) {
+keepgpu::core::Json parse(const std::string& text) {
   return decode_body(text, "u");
 }
 

@@ -3,12 +3,12 @@
 #include <gtest/gtest.h>
 
 #include <limits>
-#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
+#include "core/json.hpp"
 
 #include "core/errors.hpp"
-#include "core/strict_json.hpp"
+#include "core/json.hpp"
 #include "core/thrown.hpp"
 
 namespace keepgpu::core {
@@ -112,27 +112,31 @@ TEST(GpuIdsValidate, ApiList) {
 }
 
 TEST(GpuIdsValidate, JsonValues) {
-  EXPECT_EQ(validate_gpu_ids_json(nlohmann::json()), std::nullopt);
-  EXPECT_EQ(validate_gpu_ids_json(parse_strict_json("[2, 0]")), Ids({2, 0}));
-  EXPECT_EQ(validate_gpu_ids_json(parse_strict_json("[18446744073709551615]")), Ids({kInt64Max}));
+  EXPECT_EQ(validate_gpu_ids_json(keepgpu::core::Json()), std::nullopt);
+  EXPECT_EQ(validate_gpu_ids_json(keepgpu::core::json::parse("[2, 0]")), Ids({2, 0}));
+  EXPECT_EQ(validate_gpu_ids_json(keepgpu::core::json::parse("[18446744073709551615]")),
+            Ids({kInt64Max}));
   for (const char* text : {"\"0\"", "0", "{}", "true"}) {
-    EXPECT_EQ(thrown<ValueError>([&] { validate_gpu_ids_json(parse_strict_json(text)); }),
+    EXPECT_EQ(thrown<ValueError>([&] { validate_gpu_ids_json(keepgpu::core::json::parse(text)); }),
               "gpu_ids must be a list of integers")
         << text;
   }
-  EXPECT_EQ(thrown<ValueError>([] { validate_gpu_ids_json(parse_strict_json("[]")); }), kEmptyList);
+  EXPECT_EQ(thrown<ValueError>([] { validate_gpu_ids_json(keepgpu::core::json::parse("[]")); }),
+            kEmptyList);
   for (const char* text : {"[true]", "[1.0]", "[\"0\"]", "[null]", "[-1]", "[0, -1]"}) {
-    EXPECT_EQ(thrown<ValueError>([&] { validate_gpu_ids_json(parse_strict_json(text)); }),
+    EXPECT_EQ(thrown<ValueError>([&] { validate_gpu_ids_json(keepgpu::core::json::parse(text)); }),
               kNegative)
         << text;
   }
-  EXPECT_EQ(thrown<ValueError>([] { validate_gpu_ids_json(parse_strict_json("[0, 1, 0]")); }),
-            kDuplicate);
-  const auto too_many = parse_strict_json("[" + joined_range(65) + "]");
+  EXPECT_EQ(
+      thrown<ValueError>([] { validate_gpu_ids_json(keepgpu::core::json::parse("[0, 1, 0]")); }),
+      kDuplicate);
+  const auto too_many = keepgpu::core::json::parse("[" + joined_range(65) + "]");
   EXPECT_EQ(thrown<ValueError>([&] { validate_gpu_ids_json(too_many); }), kTooMany);
   // Item types are checked before duplicates.
-  EXPECT_EQ(thrown<ValueError>([] { validate_gpu_ids_json(parse_strict_json("[0, 0, true]")); }),
-            kNegative);
+  EXPECT_EQ(
+      thrown<ValueError>([] { validate_gpu_ids_json(keepgpu::core::json::parse("[0, 0, true]")); }),
+      kNegative);
 }
 
 TEST(GpuIdsFormat, PythonListForm) {

@@ -7,7 +7,7 @@
 #include <string>
 
 #include "core/errors.hpp"
-#include "core/strict_json.hpp"
+#include "core/json.hpp"
 #include "core/thrown.hpp"
 
 namespace keepgpu::core {
@@ -118,21 +118,21 @@ TEST(IntervalValidate, Integers) {
 }
 
 TEST(IntervalValidate, JsonValues) {
-  EXPECT_EQ(validate_interval_json(nlohmann::json(5)), integer(5));
-  EXPECT_EQ(validate_interval_json(parse_strict_json("1e2")), real(100.0));
-  EXPECT_EQ(validate_interval_json(parse_strict_json("1e2")).to_string(), "100.0");
-  EXPECT_EQ(validate_interval_json(parse_strict_json("0.5")).to_string(), "0.5");
-  const auto huge = parse_strict_json("1" + std::string(1000, '0'));  // 10^1000
+  EXPECT_EQ(validate_interval_json(keepgpu::core::Json(5)), integer(5));
+  EXPECT_EQ(validate_interval_json(keepgpu::core::json::parse("1e2")), real(100.0));
+  EXPECT_EQ(validate_interval_json(keepgpu::core::json::parse("1e2")).to_string(), "100.0");
+  EXPECT_EQ(validate_interval_json(keepgpu::core::json::parse("0.5")).to_string(), "0.5");
+  const auto huge = keepgpu::core::json::parse("1" + std::string(1000, '0'));  // 10^1000
   EXPECT_EQ(thrown<ValueError>([&] { validate_interval_json(huge); }), kTooLarge);
-  const auto negative_huge = parse_strict_json("-1" + std::string(1000, '0'));
+  const auto negative_huge = keepgpu::core::json::parse("-1" + std::string(1000, '0'));
   EXPECT_EQ(thrown<ValueError>([&] { validate_interval_json(negative_huge); }), kNotPositive);
-  EXPECT_EQ(thrown<ValueError>([] { validate_interval_json(parse_strict_json("1e400")); }),
+  EXPECT_EQ(thrown<ValueError>([] { validate_interval_json(keepgpu::core::json::parse("1e400")); }),
             kNotFinite);
-  EXPECT_EQ(
-      thrown<ValueError>([] { validate_interval_json(nlohmann::json(18446744073709551615ULL)); }),
-      kTooLarge);
+  EXPECT_EQ(thrown<ValueError>(
+                [] { validate_interval_json(keepgpu::core::Json(18446744073709551615ULL)); }),
+            kTooLarge);
   for (const char* text : {"true", "false", "\"5\"", "null", "[1]", "{}"}) {
-    EXPECT_EQ(thrown<ValueError>([&] { validate_interval_json(parse_strict_json(text)); }),
+    EXPECT_EQ(thrown<ValueError>([&] { validate_interval_json(keepgpu::core::json::parse(text)); }),
               kNotFinite)
         << text;
   }

@@ -124,5 +124,29 @@ TEST(Text, PythonRepr) {
   EXPECT_EQ(python_repr("\xff"), "'\\xff'") << "a malformed byte";
 }
 
+TEST(Utf8DecodeError, ValidTextHasNoError) {
+  EXPECT_EQ(utf8_decode_error("plain {} \xC3\xA9 \xE2\x82\xAC \xF0\x9F\x98\x80"), std::nullopt);
+}
+
+TEST(Utf8DecodeError, MessagesMatchCPython) {
+  EXPECT_EQ(utf8_decode_error("{\"jsonrpc\":\"2.0\",\"method\":\"\xff\"}"),
+            "'utf-8' codec can't decode byte 0xff in position 27: invalid start byte");
+  EXPECT_EQ(utf8_decode_error("\x80"),
+            "'utf-8' codec can't decode byte 0x80 in position 0: invalid start byte");
+  EXPECT_EQ(utf8_decode_error("ab\xC3"),
+            "'utf-8' codec can't decode byte 0xc3 in position 2: unexpected end of data");
+  EXPECT_EQ(utf8_decode_error("\xE2\x82"),
+            "'utf-8' codec can't decode bytes in position 0-1: unexpected end of data");
+  EXPECT_EQ(utf8_decode_error("\xC3("),
+            "'utf-8' codec can't decode byte 0xc3 in position 0: invalid continuation byte");
+  EXPECT_EQ(utf8_decode_error("\xE2\x82("),
+            "'utf-8' codec can't decode bytes in position 0-1: invalid continuation byte");
+  // Surrogates and overlong forms fail on their second byte.
+  EXPECT_EQ(utf8_decode_error("\xED\xA0\x80"),
+            "'utf-8' codec can't decode byte 0xed in position 0: invalid continuation byte");
+  EXPECT_EQ(utf8_decode_error("\xC0\x80"),
+            "'utf-8' codec can't decode byte 0xc0 in position 0: invalid start byte");
+}
+
 }  // namespace
 }  // namespace keepgpu::core::text

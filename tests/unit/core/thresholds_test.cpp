@@ -5,8 +5,8 @@
 #include <climits>
 #include <cmath>
 #include <limits>
-#include <nlohmann/json.hpp>
 #include <string>
+#include "core/json.hpp"
 
 #include "core/defaults.hpp"
 #include "core/errors.hpp"
@@ -17,7 +17,7 @@ namespace keepgpu::core {
 namespace {
 
 using keepgpu::test::thrown;
-using Json = nlohmann::json;
+using Json = keepgpu::core::Json;
 
 constexpr const char* kBusy = "busy_threshold must be -1 or an integer between 0 and 100";
 constexpr const char* kLegacyNumeric =

@@ -5,7 +5,7 @@
 #include <string>
 
 #include "core/errors.hpp"
-#include "core/strict_json.hpp"
+#include "core/json.hpp"
 #include "core/thrown.hpp"
 
 namespace keepgpu::core {
@@ -164,24 +164,25 @@ TEST(Vram, NormalizedText) {
 }
 
 TEST(Vram, JsonValues) {
-  EXPECT_EQ(parse_vram_elements_json(nlohmann::json("1GiB")), 268435456u);
-  EXPECT_EQ(parse_vram_elements_json(nlohmann::json(1073741824)), 268435456u);
-  EXPECT_EQ(parse_vram_elements_json(nlohmann::json(kPiB)), kPiB / 4);
-  EXPECT_EQ(thrown<ValueError>([] { parse_vram_elements_json(nlohmann::json(kPiB + 1)); }),
+  EXPECT_EQ(parse_vram_elements_json(keepgpu::core::Json("1GiB")), 268435456u);
+  EXPECT_EQ(parse_vram_elements_json(keepgpu::core::Json(1073741824)), 268435456u);
+  EXPECT_EQ(parse_vram_elements_json(keepgpu::core::Json(kPiB)), kPiB / 4);
+  EXPECT_EQ(thrown<ValueError>([] { parse_vram_elements_json(keepgpu::core::Json(kPiB + 1)); }),
             kTooLarge);
   // 10^1000 as a JSON integer saturates in the strict parser and is still over the cap.
-  const auto huge = parse_strict_json("1" + std::string(1000, '0'));
+  const auto huge = keepgpu::core::json::parse("1" + std::string(1000, '0'));
   EXPECT_EQ(thrown<ValueError>([&] { parse_vram_elements_json(huge); }), kTooLarge);
-  EXPECT_EQ(thrown<ValueError>([] { parse_vram_elements_json(nlohmann::json(-8)); }), kTooSmall);
-  EXPECT_EQ(thrown<TypeError>([] { parse_vram_elements_json(nlohmann::json(1.0)); }),
+  EXPECT_EQ(thrown<ValueError>([] { parse_vram_elements_json(keepgpu::core::Json(-8)); }),
+            kTooSmall);
+  EXPECT_EQ(thrown<TypeError>([] { parse_vram_elements_json(keepgpu::core::Json(1.0)); }),
             "vram_to_keep must be str or int bytes, got float");
-  EXPECT_EQ(thrown<TypeError>([] { parse_vram_elements_json(nlohmann::json(true)); }),
+  EXPECT_EQ(thrown<TypeError>([] { parse_vram_elements_json(keepgpu::core::Json(true)); }),
             "vram_to_keep must be str or int bytes, got boolean");
-  EXPECT_EQ(thrown<TypeError>([] { parse_vram_elements_json(nlohmann::json()); }),
+  EXPECT_EQ(thrown<TypeError>([] { parse_vram_elements_json(keepgpu::core::Json()); }),
             "vram_to_keep must be str or int bytes, got null");
-  EXPECT_EQ(thrown<TypeError>([] { parse_vram_elements_json(nlohmann::json::array()); }),
+  EXPECT_EQ(thrown<TypeError>([] { parse_vram_elements_json(keepgpu::core::Json::array()); }),
             "vram_to_keep must be str or int bytes, got array");
-  EXPECT_EQ(thrown<TypeError>([] { parse_vram_elements_json(nlohmann::json::object()); }),
+  EXPECT_EQ(thrown<TypeError>([] { parse_vram_elements_json(keepgpu::core::Json::object()); }),
             "vram_to_keep must be str or int bytes, got object");
 }
 

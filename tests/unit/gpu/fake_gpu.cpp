@@ -53,12 +53,12 @@ FakeGpu::FakeGpu() {
   external_shutdown_ = resolve<void (*)()>(library_, "fakegpu_nvml_external_shutdown");
 }
 
-void FakeGpu::reset(const nlohmann::json& config) {
+void FakeGpu::reset(const keepgpu::core::Json& config) {
   update(config);
   reset_();
 }
 
-void FakeGpu::update(const nlohmann::json& config) {
+void FakeGpu::update(const keepgpu::core::Json& config) {
   // Temporary file + rename, so the fakes never read half a scenario; the new inode tells them
   // the file changed.
   const std::string temporary = config_path_ + ".tmp";
@@ -69,9 +69,9 @@ void FakeGpu::update(const nlohmann::json& config) {
   std::filesystem::rename(temporary, config_path_);
 }
 
-nlohmann::json FakeGpu::state() {
+keepgpu::core::Json FakeGpu::state() {
   char* text = state_json_();
-  nlohmann::json parsed = nlohmann::json::parse(text);
+  keepgpu::core::Json parsed = keepgpu::core::Json::parse(text);
   free_(text);
   return parsed;
 }
@@ -97,8 +97,8 @@ ScopedEnv::~ScopedEnv() {
   }
 }
 
-nlohmann::json mock_devices(int count) {
-  nlohmann::json devices = nlohmann::json::array();
+keepgpu::core::Json mock_devices(int count) {
+  keepgpu::core::Json devices = keepgpu::core::Json::array();
   for (int i = 0; i < count; ++i) {
     devices.push_back({{"name", "Mock GPU " + std::to_string(i)},
                        {"uuid", "GPU-mock-" + std::to_string(i)},

@@ -4,7 +4,7 @@
 // resets the fakes' counters and allocations.
 #pragma once
 
-#include <nlohmann/json.hpp>
+#include "core/json.hpp"
 
 #include <optional>
 #include <string>
@@ -22,11 +22,11 @@ class FakeGpu {
 
   // Writes `config` as the FAKEGPU_CONFIG scenario and resets the fakes (counters, allocations,
   // contexts, CUDA and NVML init state; CUDA_VISIBLE_DEVICES is captured again at the next cuInit).
-  void reset(const nlohmann::json& config);
+  void reset(const keepgpu::core::Json& config);
   // Writes `config` without resetting: a running scenario changes (a fault appears or goes).
-  void update(const nlohmann::json& config);
+  void update(const keepgpu::core::Json& config);
   // The fakes' observable state (README "Observing").
-  nlohmann::json state();
+  keepgpu::core::Json state();
   // Another part of the process shuts NVML down (its init count drops to 0).
   void external_nvml_shutdown();
 
@@ -54,6 +54,6 @@ class ScopedEnv {
 };
 
 // `count` devices "Mock GPU i" with UUID "GPU-mock-i", 16 GiB, utilization 40 + i.
-nlohmann::json mock_devices(int count);
+keepgpu::core::Json mock_devices(int count);
 
 }  // namespace keepgpu::gpu::testing

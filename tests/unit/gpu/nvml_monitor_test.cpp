@@ -13,7 +13,7 @@
 namespace keepgpu::gpu::nvml {
 namespace {
 
-using nlohmann::json;
+using json = keepgpu::core::Json;
 using testing::FakeGpu;
 using testing::ScopedEnv;
 

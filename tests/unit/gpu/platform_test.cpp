@@ -9,7 +9,7 @@
 namespace keepgpu::gpu {
 namespace {
 
-using nlohmann::json;
+using json = keepgpu::core::Json;
 using testing::FakeGpu;
 using testing::ScopedEnv;
 

@@ -13,7 +13,7 @@
 namespace keepgpu::gpu {
 namespace {
 
-using nlohmann::json;
+using json = keepgpu::core::Json;
 using ::testing::ElementsAre;
 using ::testing::IsEmpty;
 using namespace rocm::testing;

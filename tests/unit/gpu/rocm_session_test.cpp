@@ -12,7 +12,7 @@
 namespace keepgpu::gpu::rocm {
 namespace {
 
-using nlohmann::json;
+using json = keepgpu::core::Json;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using namespace testing;

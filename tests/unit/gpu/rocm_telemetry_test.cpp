@@ -10,7 +10,7 @@
 namespace keepgpu::gpu::rocm {
 namespace {
 
-using nlohmann::json;
+using json = keepgpu::core::Json;
 using ::testing::ElementsAre;
 using ::testing::IsEmpty;
 using namespace testing;

@@ -13,13 +13,13 @@ namespace {
 using service::check_gpu_payload;
 using service::check_gpu_records;
 
-nlohmann::json good_record(int id = 0) {
+keepgpu::core::Json good_record(int id = 0) {
   return service::gpu_record_json(fake_gpu(id));
 }
 
 // The message check_gpu_records throws for a one-record list whose record is edited by `edit`.
-std::string violation(const std::function<void(nlohmann::json&)>& edit) {
-  nlohmann::json records = nlohmann::json::array({good_record()});
+std::string violation(const std::function<void(keepgpu::core::Json&)>& edit) {
+  keepgpu::core::Json records = keepgpu::core::Json::array({good_record()});
   edit(records[0]);
   try {
     check_gpu_records(records);
@@ -32,8 +32,8 @@ std::string violation(const std::function<void(nlohmann::json&)>& edit) {
 const std::string kPrefix = "Malformed list_gpus response: ";
 
 TEST(ListingContract, AcceptsGoodListings) {
-  EXPECT_NO_THROW(check_gpu_records(nlohmann::json::array()));
-  EXPECT_NO_THROW(check_gpu_records(nlohmann::json::array({good_record(0), good_record(1)})));
+  EXPECT_NO_THROW(check_gpu_records(keepgpu::core::Json::array()));
+  EXPECT_NO_THROW(check_gpu_records(keepgpu::core::Json::array({good_record(0), good_record(1)})));
   EXPECT_EQ(violation([](auto& r) { r["utilization"] = 99.5; }), "(accepted)");
   EXPECT_EQ(violation([](auto& r) { r["memory_used"] = r["memory_total"]; }), "(accepted)");
   EXPECT_EQ(violation([](auto& r) { r["extra"] = "fine"; }), "(accepted)");
@@ -97,7 +97,7 @@ TEST(ListingContract, RecordRules) {
 }
 
 TEST(ListingContract, DuplicateVisibleIdsNameTheLaterRecord) {
-  const auto records = nlohmann::json::array({good_record(0), good_record(1), good_record(1)});
+  const auto records = keepgpu::core::Json::array({good_record(0), good_record(1), good_record(1)});
   try {
     check_gpu_records(records);
     FAIL();

@@ -11,19 +11,19 @@ namespace {
 
 const std::regex kUuid4("^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$");
 
-nlohmann::json message_body(const std::string& message) {
-  nlohmann::json body;
+keepgpu::core::Json message_body(const std::string& message) {
+  keepgpu::core::Json body;
   body["error"]["message"] = message;
   return body;
 }
 
-nlohmann::json typed_body(const std::string& message, const std::string& type) {
-  nlohmann::json body = message_body(message);
+keepgpu::core::Json typed_body(const std::string& message, const std::string& type) {
+  keepgpu::core::Json body = message_body(message);
   body["error"]["type"] = type;
   return body;
 }
 
-void expect_reply(const RestAnswer& reply, int status, const nlohmann::json& body) {
+void expect_reply(const RestAnswer& reply, int status, const keepgpu::core::Json& body) {
   EXPECT_EQ(reply.status, status) << reply.body;
   EXPECT_EQ(reply.body, body);
 }
@@ -161,7 +161,7 @@ TEST(RestCreate, Lifecycle) {
   EXPECT_EQ(jobs[0]["params"],
             js(R"({"gpu_ids": [0], "vram": "256MB", "interval": 20, "busy_threshold": 5})"));
   EXPECT_EQ(h.fleet.backend(0)->allocated_bytes(), 256000000u);
-  EXPECT_EQ(h.sessions.stop(id).to_json()["stopped"], nlohmann::json::array({id}));
+  EXPECT_EQ(h.sessions.stop(id).to_json()["stopped"], keepgpu::core::Json::array({id}));
   EXPECT_EQ(h.sessions.stop_all().to_json()["stopped"], js("[]"));
 }
 

@@ -41,7 +41,7 @@ TEST(HttpBody, MasksEveryContentLengthName) {
 }
 
 TEST(HttpBody, DecodesStrictJson) {
-  EXPECT_EQ(decode_json_body(R"({"a":1,"a":2})"), nlohmann::json({{"a", 2}}));
+  EXPECT_EQ(decode_json_body(R"({"a":1,"a":2})"), keepgpu::core::Json({{"a", 2}}));
   EXPECT_THROW(decode_json_body(R"({"interval":NaN})"), BodyError);
   try {
     decode_json_body("{\"a\":\"\xff\"}");

@@ -16,19 +16,20 @@ class HttpDashboard : public ServerFixture {
  protected:
   void SetUp() override {
     ServerFixture::SetUp();
-    telemetry = std::make_shared<TelemetrySampler>(TelemetrySources{
-        [] {
-          return nlohmann::json{{"gpus", nlohmann::json::array({{{"id", 0},
-                                                                 {"visible_id", 0},
-                                                                 {"name", "Fake GPU 0"},
-                                                                 {"memory_total", 1000},
-                                                                 {"memory_used", 300},
-                                                                 {"utilization", 40.0}}})}};
-        },
-        [] {
-          return std::map<std::int64_t, std::uint64_t>{{0, 256}};
-        },
-        [] { return false; }});
+    telemetry = std::make_shared<TelemetrySampler>(
+        TelemetrySources{[] {
+                           return keepgpu::core::Json{
+                               {"gpus", keepgpu::core::Json::array({{{"id", 0},
+                                                                     {"visible_id", 0},
+                                                                     {"name", "Fake GPU 0"},
+                                                                     {"memory_total", 1000},
+                                                                     {"memory_used", 300},
+                                                                     {"utilization", 40.0}}})}};
+                         },
+                         [] {
+                           return std::map<std::int64_t, std::uint64_t>{{0, 256}};
+                         },
+                         [] { return false; }});
     start_server([this](http::ServerOptions& options) {
       options.token = kToken;
       options.web_assets = {{"index.html", "<title>KeepGPU Control Deck</title>"},

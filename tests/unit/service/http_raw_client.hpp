@@ -16,7 +16,7 @@
 #include <string>
 #include <string_view>
 
-#include <nlohmann/json.hpp>
+#include "core/json.hpp"
 
 namespace keepgpu::service::http_testing {
 
@@ -30,7 +30,7 @@ struct RawResponse {
     if (found == headers.end()) return std::nullopt;
     return found->second;
   }
-  nlohmann::json json() const { return nlohmann::json::parse(body); }
+  keepgpu::core::Json json() const { return keepgpu::core::Json::parse(body); }
   std::string message() const { return json()["error"]["message"]; }
 };
 

@@ -241,8 +241,8 @@ TEST_F(HttpLifecycle, StopGivesUpOnACallThatOutlivesTheGrace) {
 
 TEST_F(HttpLifecycle, CustomDispatcherIsUsed) {
   auto rpc = std::make_shared<jsonrpc::Dispatcher>(api);
-  rpc->add_method("initialize", [](const nlohmann::json&) {
-    return nlohmann::json{{"protocolVersion", "2025-06-18"}};
+  rpc->add_method("initialize", [](const keepgpu::core::Json&) {
+    return keepgpu::core::Json{{"protocolVersion", "2025-06-18"}};
   });
   server.reset();
   http::ServerOptions options;

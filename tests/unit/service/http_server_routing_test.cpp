@@ -31,7 +31,7 @@ TEST_F(HttpRouting, HealthAnswersOk) {
 TEST_F(HttpRouting, GpuListingIsEmptyOnACpuHost) {
   const auto r = tcp(get("/api/gpus"));
   EXPECT_EQ(r.status, 200);
-  EXPECT_EQ(r.json(), nlohmann::json::parse(R"({"gpus": []})"));
+  EXPECT_EQ(r.json(), keepgpu::core::Json::parse(R"({"gpus": []})"));
 }
 
 TEST_F(HttpRouting, CreateOnACpuHostIsUnavailable) {
@@ -41,8 +41,8 @@ TEST_F(HttpRouting, CreateOnACpuHostIsUnavailable) {
   const auto listed = tcp(with("POST", "/api/sessions", R"({"gpu_ids":[0]})"));
   EXPECT_EQ(listed.status, 503);
   EXPECT_EQ(listed.json(),
-            nlohmann::json::parse(R"({"error":{"message":"No usable visible GPUs )"
-                                  R"(are available","type":"SessionStartupUnavailable"}})"));
+            keepgpu::core::Json::parse(R"({"error":{"message":"No usable visible GPUs )"
+                                       R"(are available","type":"SessionStartupUnavailable"}})"));
   EXPECT_EQ(sessions.size(), 0U);
 }
 
@@ -64,15 +64,15 @@ TEST_F(HttpRouting, CreateRejectsBadBodies) {
 TEST_F(HttpRouting, UnknownSessionsAreInactiveNotErrors) {
   const auto status = tcp(get("/api/sessions/nope"));
   EXPECT_EQ(status.status, 200);
-  EXPECT_EQ(status.json(), nlohmann::json::parse(R"({"active": false, "job_id": "nope"})"));
+  EXPECT_EQ(status.json(), keepgpu::core::Json::parse(R"({"active": false, "job_id": "nope"})"));
   const auto stop = tcp(with("DELETE", "/api/sessions/nope"));
   EXPECT_EQ(stop.status, 200);
   EXPECT_EQ(stop.json()["message"], "job_id not found");
   const auto list = tcp(get("/api/sessions"));
-  EXPECT_EQ(list.json(), nlohmann::json::parse(R"({"active_jobs": []})"));
+  EXPECT_EQ(list.json(), keepgpu::core::Json::parse(R"({"active_jobs": []})"));
   const auto stop_all = tcp(with("DELETE", "/api/sessions"));
   EXPECT_EQ(stop_all.status, 200);
-  EXPECT_EQ(stop_all.json()["stopped"], nlohmann::json::array());
+  EXPECT_EQ(stop_all.json()["stopped"], keepgpu::core::Json::array());
 }
 
 TEST_F(HttpRouting, BadSessionPathsAreRejected) {
@@ -141,7 +141,8 @@ TEST_F(HttpRouting, WrongMethodsGet405WithAllow) {
     EXPECT_EQ(r.status, 405);
     EXPECT_EQ(r.header("allow"), c.allow);
     EXPECT_EQ(r.header("content-type"), "application/json");
-    EXPECT_EQ(r.json(), nlohmann::json::parse(R"({"error":{"message":"Method not allowed"}})"));
+    EXPECT_EQ(r.json(),
+              keepgpu::core::Json::parse(R"({"error":{"message":"Method not allowed"}})"));
   }
 }
 

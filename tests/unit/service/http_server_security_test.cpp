@@ -113,7 +113,7 @@ TEST_F(HttpServerSecurity, UnixSocketNeedsNoToken) {
   request.host = "localhost";
   const auto r = unix_socket(request);
   EXPECT_EQ(r.status, 200);
-  EXPECT_EQ(r.json(), nlohmann::json::parse(R"({"active_jobs": []})"));
+  EXPECT_EQ(r.json(), keepgpu::core::Json::parse(R"({"active_jobs": []})"));
   Request rpc{"POST", "/rpc", R"({"id":1,"method":"ping"})"};
   rpc.host = "";
   EXPECT_EQ(unix_socket(rpc).body, R"({"jsonrpc":"2.0","id":1,"result":{}})");

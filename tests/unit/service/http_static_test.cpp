@@ -12,7 +12,7 @@ const StaticFiles kBuilt({{"index.html", "<title>KeepGPU Control Deck</title>"},
 const StaticFiles kNotBuilt;
 
 std::string message_of(const Reply& reply) {
-  return nlohmann::json::parse(reply.body)["error"]["message"];
+  return keepgpu::core::Json::parse(reply.body)["error"]["message"];
 }
 
 TEST(HttpStatic, ServesFilesWithTheirTypes) {

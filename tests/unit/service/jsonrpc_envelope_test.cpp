@@ -30,9 +30,9 @@ class JsonRpcTest : public ::testing::Test {
     const auto out = rpc.handle_text(text);
     return out ? *out : "<no response>";
   }
-  nlohmann::json reply_json(std::string_view text) {
+  keepgpu::core::Json reply_json(std::string_view text) {
     const auto out = rpc.handle_text(text);
-    return out ? nlohmann::json::parse(*out) : nlohmann::json("<no response>");
+    return out ? keepgpu::core::Json::parse(*out) : keepgpu::core::Json("<no response>");
   }
 };
 
@@ -81,9 +81,9 @@ TEST_F(JsonRpcTest, RequestsWithoutIdAreNotifications) {
 
 TEST_F(JsonRpcTest, NotificationsStillRun) {
   std::atomic<int> calls{0};
-  rpc.add_method("count", [&calls](const nlohmann::json&) {
+  rpc.add_method("count", [&calls](const keepgpu::core::Json&) {
     ++calls;
-    return nlohmann::json::object();
+    return keepgpu::core::Json::object();
   });
   EXPECT_EQ(reply(R"({"jsonrpc":"2.0","method":"count"})"), "<no response>");
   EXPECT_EQ(calls.load(), 1);
@@ -145,8 +145,8 @@ TEST_F(JsonRpcTest, McpMethodsAreUnknownUntilRegistered) {
     EXPECT_EQ(reply(std::string(R"({"id":1,"method":")") + method + "\"}"),
               error("1", -32601, std::string("Unknown method: ") + method));
   }
-  rpc.add_method("tools/list", [](const nlohmann::json&) {
-    return nlohmann::json{{"tools", nlohmann::json::array()}};
+  rpc.add_method("tools/list", [](const keepgpu::core::Json&) {
+    return keepgpu::core::Json{{"tools", keepgpu::core::Json::array()}};
   });
   EXPECT_EQ(reply(R"({"id":1,"method":"tools/list"})"),
             R"({"jsonrpc":"2.0","id":1,"result":{"tools":[]}})");
@@ -194,9 +194,10 @@ TEST_F(JsonRpcTest, DirectMethodsRunOnTheApi) {
 }
 
 TEST_F(JsonRpcTest, FailuresMapToTheirCodes) {
-  rpc.add_method("api_error",
-                 [](const nlohmann::json&) -> nlohmann::json { throw ApiError(-32000, "busy"); });
-  rpc.add_method("crash", [](const nlohmann::json&) -> nlohmann::json {
+  rpc.add_method("api_error", [](const keepgpu::core::Json&) -> keepgpu::core::Json {
+    throw ApiError(-32000, "busy");
+  });
+  rpc.add_method("crash", [](const keepgpu::core::Json&) -> keepgpu::core::Json {
     throw std::runtime_error("boom \"quoted\"");
   });
   EXPECT_EQ(reply(R"({"id":1,"method":"api_error"})"), error("1", -32000, "busy"));
@@ -204,8 +205,8 @@ TEST_F(JsonRpcTest, FailuresMapToTheirCodes) {
 }
 
 TEST_F(JsonRpcTest, ResultsUsePythonFloatSpelling) {
-  rpc.add_method("floats", [](const nlohmann::json&) {
-    return nlohmann::json{{"a", 100.0}, {"b", 1e-05}, {"c", 5}};
+  rpc.add_method("floats", [](const keepgpu::core::Json&) {
+    return keepgpu::core::Json{{"a", 100.0}, {"b", 1e-05}, {"c", 5}};
   });
   EXPECT_EQ(reply(R"({"id":1,"method":"floats"})"),
             R"({"jsonrpc":"2.0","id":1,"result":{"a":100.0,"b":1e-05,"c":5}})");
@@ -274,7 +275,7 @@ TEST_F(JsonRpcTest, BatchOfNotificationsGetsNothing) {
 }
 
 TEST_F(JsonRpcTest, ValueEntryPointWorksWithoutText) {
-  const auto out = rpc.handle_value(nlohmann::json{{"id", 5}, {"method", "ping"}});
+  const auto out = rpc.handle_value(keepgpu::core::Json{{"id", 5}, {"method", "ping"}});
   ASSERT_TRUE(out);
   EXPECT_EQ(*out, R"({"jsonrpc":"2.0","id":5,"result":{}})");
   EXPECT_EQ(error_text(-32700, "bad"), error("null", -32700, "bad"));

@@ -59,7 +59,7 @@ TEST_F(McpEndpointTest, InitializeAssignsASessionAndToolsWork) {
   const RawResponse list = tcp(mcp_post(R"({"jsonrpc":"2.0","id":2,"method":"status"})",
                                         with_session + "MCP-Protocol-Version: 2025-06-18\r\n"));
   ASSERT_EQ(list.status, 200);
-  EXPECT_EQ(list.json()["result"], nlohmann::json::parse(R"({"active_jobs":[]})"));
+  EXPECT_EQ(list.json()["result"], keepgpu::core::Json::parse(R"({"active_jobs":[]})"));
 
   EXPECT_EQ(tcp(Request("DELETE", "/mcp")).status, 400) << "DELETE names the session";
   Request end("DELETE", "/mcp");

@@ -11,7 +11,7 @@
 namespace keepgpu::service {
 namespace {
 
-using nlohmann::json;
+using json = keepgpu::core::Json;
 using service_testing::Harness;
 using service_testing::js;
 using service_testing::plan_devices;

@@ -3,7 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "core/errors.hpp"
-#include "core/strict_json.hpp"
+#include "core/json.hpp"
 #include "keeper/keeper_group.hpp"
 #include "service/http/rest.hpp"
 
@@ -232,7 +232,7 @@ RestAnswer parsed(const service::http::Reply& reply) {
 
 }  // namespace
 
-RestAnswer rest_create(Harness& h, const nlohmann::json& body) {
+RestAnswer rest_create(Harness& h, const keepgpu::core::Json& body) {
   return parsed(service::http::rest_create(h.api, body.dump()));
 }
 
@@ -240,8 +240,8 @@ RestAnswer rest_list(Harness& h) {
   return parsed(service::http::rest_list_gpus(h.api));
 }
 
-nlohmann::json js(std::string_view text) {
-  return core::parse_strict_json(text);
+keepgpu::core::Json js(std::string_view text) {
+  return keepgpu::core::json::parse(text);
 }
 
 bool wait_until(const std::function<bool()>& pred, std::chrono::milliseconds timeout) {
@@ -273,17 +273,17 @@ double elapsed_ms(const std::function<void()>& call) {
       .count();
 }
 
-nlohmann::json by_job_id(const std::string& id) {
-  nlohmann::json params = nlohmann::json::object();
+keepgpu::core::Json by_job_id(const std::string& id) {
+  keepgpu::core::Json params = keepgpu::core::Json::object();
   params["job_id"] = id;
   return params;
 }
 
-nlohmann::json status_of(Harness& h, const std::string& id) {
+keepgpu::core::Json status_of(Harness& h, const std::string& id) {
   return h.api.status(by_job_id(id));
 }
 
-nlohmann::json stop(Harness& h, const std::string& id) {
+keepgpu::core::Json stop(Harness& h, const std::string& id) {
   return h.api.stop_keep(by_job_id(id));
 }
 

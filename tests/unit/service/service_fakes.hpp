@@ -17,7 +17,7 @@
 #include <thread>
 #include <vector>
 
-#include <nlohmann/json.hpp>
+#include "core/json.hpp"
 
 #include "gpu/backend.hpp"
 #include "service/api.hpp"
@@ -169,19 +169,19 @@ class Harness {
 };
 
 // {"job_id": id}, and the Api's status and stop_keep of that one session.
-nlohmann::json by_job_id(const std::string& id);
-nlohmann::json status_of(Harness& h, const std::string& id);
-nlohmann::json stop(Harness& h, const std::string& id);
+keepgpu::core::Json by_job_id(const std::string& id);
+keepgpu::core::Json status_of(Harness& h, const std::string& id);
+keepgpu::core::Json stop(Harness& h, const std::string& id);
 
 // Parses test JSON with the service's strict parser, so integer and float kinds are exact.
-nlohmann::json js(std::string_view text);
+keepgpu::core::Json js(std::string_view text);
 
 // An answer of the REST facade (POST and GET of /api/...), its body parsed.
 struct RestAnswer {
   int status = 0;
-  nlohmann::json body;
+  keepgpu::core::Json body;
 };
-RestAnswer rest_create(Harness& h, const nlohmann::json& body);
+RestAnswer rest_create(Harness& h, const keepgpu::core::Json& body);
 RestAnswer rest_list(Harness& h);
 
 // Polls `pred` every 10 ms up to `timeout` on the monotonic clock.

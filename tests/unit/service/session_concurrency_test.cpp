@@ -18,7 +18,7 @@ FakePlan slow_start(std::chrono::milliseconds delay) {
   return plan_with([delay](FakeBackend& b) { b.script(0).open_delay = delay; });
 }
 
-nlohmann::json with_id(const std::string& id, std::string_view extra = "") {
+keepgpu::core::Json with_id(const std::string& id, std::string_view extra = "") {
   auto params = js(extra.empty() ? "{}" : extra);
   params["job_id"] = id;
   return params;
@@ -48,8 +48,8 @@ TEST(SessionConcurrency, StatusShowsStartingWithoutWaitingForTheStart) {
   auto pending = start_async(h, "slowstart-j", R"({"gpu_ids": [0]})");
   ASSERT_TRUE(wait_until([&] { return shows_state(h, "slowstart-j", "starting"); }));
 
-  nlohmann::json one;
-  nlohmann::json all;
+  keepgpu::core::Json one;
+  keepgpu::core::Json all;
   const double ms = elapsed_ms([&] {
     one = h.api.status(with_id("slowstart-j"));
     all = h.api.status(js("{}"));
@@ -99,7 +99,7 @@ TEST(SessionConcurrency, StopWaitTimeoutMarksPendingStopAndReleasesAfterStart) {
   auto pending = start_async(h, "slowstart-p");
   ASSERT_TRUE(wait_until([&] { return shows_state(h, "slowstart-p", "starting"); }));
 
-  nlohmann::json result;
+  keepgpu::core::Json result;
   const double ms = elapsed_ms([&] { result = h.api.stop_keep(with_id("slowstart-p")); });
   EXPECT_LT(ms, 1200.0);
   EXPECT_EQ(result, js(std::string(R"({"stopped": [], "timed_out": ["slowstart-p"], "failed": [],

@@ -36,12 +36,12 @@ FakePlan failing_release() {
 }
 
 void start(Harness& h, const std::string& id) {
-  nlohmann::json params = nlohmann::json::object();
+  keepgpu::core::Json params = keepgpu::core::Json::object();
   params["job_id"] = id;
   h.api.start_keep(params);
 }
 
-bool starts_with(const nlohmann::json& text, const std::string& prefix) {
+bool starts_with(const keepgpu::core::Json& text, const std::string& prefix) {
   return text.is_string() && text.get<std::string>().rfind(prefix, 0) == 0;
 }
 
@@ -94,7 +94,7 @@ TEST(SessionRelease, RepeatedStopWhileStoppingAnswersAtOnceWithoutASecondRelease
   start(h, "slowrelease-2");
   ASSERT_TRUE(wait_until([&] { return h.fleet.backend(0)->in_sync(); }));
   EXPECT_EQ(stop(h, "slowrelease-2")["timed_out"], js(R"(["slowrelease-2"])"));
-  nlohmann::json again;
+  keepgpu::core::Json again;
   const double ms = elapsed_ms([&] { again = stop(h, "slowrelease-2"); });
   EXPECT_EQ(again["timed_out"], js(R"(["slowrelease-2"])"));
   EXPECT_EQ(again["message"], kTimedOut);
@@ -162,7 +162,7 @@ TEST(SessionRelease, StopAllReportsAnAlreadyStoppingSessionWithoutReleasingItAga
   ASSERT_TRUE(wait_until([&] { return h.fleet.backend(0)->in_sync(); }));
   EXPECT_EQ(stop(h, "a")["timed_out"], js(R"(["a"])"));
   start(h, "b");
-  nlohmann::json result;
+  keepgpu::core::Json result;
   const double ms = elapsed_ms([&] { result = h.api.stop_keep(js("{}")); });
   EXPECT_EQ(result["timed_out"], js(R"(["a"])"));
   EXPECT_EQ(result["stopped"], js(R"(["b"])"));
@@ -182,7 +182,7 @@ TEST(SessionRelease, StopAllReleasesInParallel) {
   for (std::size_t i = 0; i < 3; ++i) {
     ASSERT_TRUE(wait_until([&] { return h.fleet.backend(i)->in_sync(); }));
   }
-  nlohmann::json result;
+  keepgpu::core::Json result;
   const double ms = elapsed_ms([&] { result = h.api.stop_keep(js("{}")); });
   EXPECT_EQ(result["failed"], js(R"(["p1", "p2", "p3"])"));
   EXPECT_LT(ms, 4500.0) << "releases must run concurrently";

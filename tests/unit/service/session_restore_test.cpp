@@ -25,10 +25,10 @@ std::vector<std::string> journal_ids(const std::filesystem::path& path) {
 
 using Ids = std::vector<std::string>;
 
-const nlohmann::json kParams =
+const keepgpu::core::Json kParams =
     js(R"({"gpu_ids": [0], "vram": "64MiB", "interval": 0.5, "busy_threshold": -1})");
 
-JournalEntry entry(const std::string& id, const nlohmann::json& params = kParams) {
+JournalEntry entry(const std::string& id, const keepgpu::core::Json& params = kParams) {
   return {id, params};
 }
 

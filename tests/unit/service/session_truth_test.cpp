@@ -12,8 +12,8 @@ namespace {
 
 constexpr std::uint64_t kGiB = 1ULL << 30;
 
-nlohmann::json start_params(const std::string& id) {
-  nlohmann::json params = by_job_id(id);
+keepgpu::core::Json start_params(const std::string& id) {
+  keepgpu::core::Json params = by_job_id(id);
   params["busy_threshold"] = -1;
   return params;
 }
@@ -21,11 +21,11 @@ nlohmann::json start_params(const std::string& id) {
 TEST(SessionTruth, StatusCarriesHeldBytesAndAPhasePerGpu) {
   Harness h;
   h.fleet.plan(plan_devices(2));
-  nlohmann::json params = start_params("pair");
-  params["gpu_ids"] = nlohmann::json::array({0, 1});
+  keepgpu::core::Json params = start_params("pair");
+  params["gpu_ids"] = keepgpu::core::Json::array({0, 1});
   h.api.start_keep(params);
 
-  const nlohmann::json one = h.api.status(by_job_id("pair"));
+  const keepgpu::core::Json one = h.api.status(by_job_id("pair"));
   EXPECT_EQ(one["held_bytes"], 2 * kGiB);
   ASSERT_EQ(one["gpus"].size(), 2u);
   for (int i = 0; i < 2; ++i) {
@@ -34,7 +34,7 @@ TEST(SessionTruth, StatusCarriesHeldBytesAndAPhasePerGpu) {
     EXPECT_EQ(one["gpus"][i]["held_bytes"], kGiB);
     EXPECT_TRUE(one["gpus"][i]["detail"].is_null());
   }
-  const nlohmann::json all = h.api.status(nlohmann::json::object());
+  const keepgpu::core::Json all = h.api.status(keepgpu::core::Json::object());
   ASSERT_EQ(all["active_jobs"].size(), 1u);
   EXPECT_EQ(all["active_jobs"][0]["gpus"], one["gpus"]);
   EXPECT_EQ(all["active_jobs"][0]["held_bytes"], 2 * kGiB);
@@ -46,15 +46,15 @@ TEST(SessionTruth, RefusedReleaseIsAFailedStopAndALaterStopRetriesIt) {
   auto backend = h.fleet.backend(0);
   backend->script(0).free_error = 999;
 
-  const nlohmann::json first = h.api.stop_keep(by_job_id("held"));
-  EXPECT_EQ(first["failed"], nlohmann::json::array({"held"}));
+  const keepgpu::core::Json first = h.api.stop_keep(by_job_id("held"));
+  EXPECT_EQ(first["failed"], keepgpu::core::Json::array({"held"}));
   EXPECT_TRUE(first["stopped"].empty());
   const std::string error = first["errors"]["held"].get<std::string>();
   EXPECT_NE(error.find("rank 0: failed to release GPU 0 (1.0 GiB still held): free refused"),
             std::string::npos)
       << error;
 
-  const nlohmann::json status = h.api.status(by_job_id("held"));
+  const keepgpu::core::Json status = h.api.status(by_job_id("held"));
   EXPECT_EQ(status["state"], "stop_failed");
   EXPECT_EQ(status["last_error"], error);
   EXPECT_EQ(status["held_bytes"], kGiB);
@@ -63,8 +63,8 @@ TEST(SessionTruth, RefusedReleaseIsAFailedStopAndALaterStopRetriesIt) {
   EXPECT_EQ(backend->allocated_bytes(), kGiB);
 
   backend->script(0).free_error = 0;
-  const nlohmann::json second = h.api.stop_keep(by_job_id("held"));
-  EXPECT_EQ(second["stopped"], nlohmann::json::array({"held"}));
+  const keepgpu::core::Json second = h.api.stop_keep(by_job_id("held"));
+  EXPECT_EQ(second["stopped"], keepgpu::core::Json::array({"held"}));
   EXPECT_EQ(h.api.status(by_job_id("held"))["active"], false);
   EXPECT_EQ(backend->allocated_bytes(), 0u);
   EXPECT_EQ(backend->live_sessions(), 0);
@@ -73,7 +73,7 @@ TEST(SessionTruth, RefusedReleaseIsAFailedStopAndALaterStopRetriesIt) {
 TEST(SessionTruth, VramLargerThanTheGpuIsInvalidParams) {
   Harness h;
   h.fleet.plan(plan_with([](FakeBackend& b) { b.script(0).total_memory = kGiB; }));
-  nlohmann::json params = start_params("big");
+  keepgpu::core::Json params = start_params("big");
   params["vram"] = "2GiB";
   const service::ApiError error = api_error_of([&] { h.api.start_keep(params); });
   EXPECT_EQ(error.code(), service::kInvalidParams);
@@ -86,7 +86,7 @@ TEST(SessionTruth, VramLargerThanTheGpuIsInvalidParams) {
 TEST(SessionTruth, RestCreateAnswers400ForVramLargerThanTheGpu) {
   Harness h;
   h.fleet.plan(plan_with([](FakeBackend& b) { b.script(0).total_memory = kGiB; }));
-  nlohmann::json body = start_params("big");
+  keepgpu::core::Json body = start_params("big");
   body["vram"] = "2GiB";
   const RestAnswer reply = rest_create(h, body);
   EXPECT_EQ(reply.status, 400);

@@ -15,7 +15,7 @@ using service::TelemetryOptions;
 using service::TelemetrySampler;
 using service::TelemetrySources;
 
-nlohmann::json record(int id, double utilization, std::int64_t used) {
+keepgpu::core::Json record(int id, double utilization, std::int64_t used) {
   return {{"id", id},
           {"visible_id", id},
           {"name", "Fake GPU " + std::to_string(id)},
@@ -28,7 +28,7 @@ nlohmann::json record(int id, double utilization, std::int64_t used) {
 TEST(TelemetryHistory, RecordsOneSamplePerGpuWithHeldBytes) {
   TelemetryHistory history(std::chrono::seconds(600));
   EXPECT_FALSE(history.last_sample_time());
-  history.record(1000.0, nlohmann::json::array({record(0, 12.5, 1 << 20), record(1, 0, 0)}),
+  history.record(1000.0, keepgpu::core::Json::array({record(0, 12.5, 1 << 20), record(1, 0, 0)}),
                  {{0, 1ULL << 30}});
   const auto out = history.to_json();
   EXPECT_EQ(out["window_seconds"], 600);
@@ -50,11 +50,11 @@ TEST(TelemetryHistory, RecordsOneSamplePerGpuWithHeldBytes) {
 TEST(TelemetryHistory, UnknownReadingsStayNull) {
   TelemetryHistory history(std::chrono::seconds(600));
   history.record(5.0,
-                 nlohmann::json::array({{{"id", 3},
-                                         {"name", "x"},
-                                         {"memory_total", nullptr},
-                                         {"memory_used", nullptr},
-                                         {"utilization", nullptr}}}),
+                 keepgpu::core::Json::array({{{"id", 3},
+                                              {"name", "x"},
+                                              {"memory_total", nullptr},
+                                              {"memory_used", nullptr},
+                                              {"utilization", nullptr}}}),
                  {});
   const auto sample = history.to_json()["gpus"][0]["samples"][0];
   EXPECT_TRUE(sample["utilization"].is_null());
@@ -65,14 +65,14 @@ TEST(TelemetryHistory, UnknownReadingsStayNull) {
 
 TEST(TelemetryHistory, DropsSamplesAndGpusOlderThanTheWindow) {
   TelemetryHistory history(std::chrono::seconds(60));
-  history.record(0.0, nlohmann::json::array({record(0, 1, 0), record(1, 1, 0)}), {});
-  history.record(30.0, nlohmann::json::array({record(0, 2, 0), record(1, 2, 0)}), {});
-  history.record(61.0, nlohmann::json::array({record(0, 3, 0)}), {});
+  history.record(0.0, keepgpu::core::Json::array({record(0, 1, 0), record(1, 1, 0)}), {});
+  history.record(30.0, keepgpu::core::Json::array({record(0, 2, 0), record(1, 2, 0)}), {});
+  history.record(61.0, keepgpu::core::Json::array({record(0, 3, 0)}), {});
   auto out = history.to_json();
   ASSERT_EQ(out["gpus"].size(), 2U);
   EXPECT_EQ(out["gpus"][0]["samples"].size(), 2U) << "the sample at t=0 left the window";
   EXPECT_EQ(out["gpus"][0]["samples"][0]["utilization"], 2.0);
-  history.record(95.0, nlohmann::json::array({record(0, 4, 0)}), {});
+  history.record(95.0, keepgpu::core::Json::array({record(0, 4, 0)}), {});
   out = history.to_json();
   ASSERT_EQ(out["gpus"].size(), 1U) << "GPU 1 was not listed for a whole window";
   EXPECT_EQ(out["gpus"][0]["id"], 0);
@@ -80,7 +80,8 @@ TEST(TelemetryHistory, DropsSamplesAndGpusOlderThanTheWindow) {
 
 TEST(TelemetryHistory, SkipsRecordsWithoutAnId) {
   TelemetryHistory history(std::chrono::seconds(60));
-  history.record(1.0, nlohmann::json::array({{{"name", "no id"}}, "junk", record(2, 0, 0)}), {});
+  history.record(1.0, keepgpu::core::Json::array({{{"name", "no id"}}, "junk", record(2, 0, 0)}),
+                 {});
   const auto out = history.to_json();
   ASSERT_EQ(out["gpus"].size(), 1U);
   EXPECT_EQ(out["gpus"][0]["id"], 2);
@@ -93,16 +94,16 @@ struct CountingSources {
   std::atomic<std::uint64_t> held{512};
 
   TelemetrySources sources() {
-    return TelemetrySources{
-        [this] {
-          ++listings;
-          if (fail) throw std::runtime_error("no GPU");
-          return nlohmann::json{{"gpus", nlohmann::json::array({record(0, 10, 1 << 20)})}};
-        },
-        [this] {
-          return std::map<std::int64_t, std::uint64_t>{{0, held.load()}};
-        },
-        [this] { return tracked.load(); }};
+    return TelemetrySources{[this] {
+                              ++listings;
+                              if (fail) throw std::runtime_error("no GPU");
+                              return keepgpu::core::Json{
+                                  {"gpus", keepgpu::core::Json::array({record(0, 10, 1 << 20)})}};
+                            },
+                            [this] {
+                              return std::map<std::int64_t, std::uint64_t>{{0, held.load()}};
+                            },
+                            [this] { return tracked.load(); }};
   }
 };
 
