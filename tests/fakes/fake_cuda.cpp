@@ -63,7 +63,6 @@ const std::uintptr_t kStreamLegacy = 0x1;
 const std::uintptr_t kStreamPerThread = 0x2;
 
 constexpr std::uint64_t kPtrBase = 0x7f0000000000ULL;
-constexpr std::uint64_t kPtrAlign = 2ULL << 20;
 
 // The primary context bound to this thread (cuCtxSetCurrent), as in the real driver.
 thread_local fakegpu::Context* tls_current = nullptr;
@@ -144,76 +143,22 @@ bool is_our_context(State& s, const fakegpu::Context* ctx) {
   return p >= base && p < base + sizeof(s.contexts) && (p - base) % sizeof(fakegpu::Context) == 0;
 }
 
-// The live allocation that contains [ptr, ptr + bytes), or nullptr.
-const fakegpu::Allocation* find_range(State& s, std::uint64_t ptr, std::uint64_t bytes,
-                                      std::uint64_t* base) {
-  auto it = s.allocations.upper_bound(ptr);
-  if (it == s.allocations.begin()) return nullptr;
-  --it;
-  const std::uint64_t start = it->first;
-  const std::uint64_t end = start + it->second.bytes;
-  if (ptr < start || ptr >= end || bytes > end - ptr) return nullptr;
-  if (base) *base = start;
-  return &it->second;
-}
+using fakegpu::find_range;
+using fakegpu::hex;
+using fakegpu::Runtime;
+using fakegpu::SyncKind;
 
-std::string hex_bytes(std::uint64_t v) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "0x%llx", static_cast<unsigned long long>(v));
-  return buf;
-}
+// The driver's codes for what the shared device model reports.
+constexpr fakegpu::ResultCodes kCodes{CUDA_ERROR_OUT_OF_MEMORY, CUDA_ERROR_INVALID_VALUE,
+                                      CUDA_ERROR_INVALID_CONTEXT};
 
 void log_event(State& s, const std::string& what, int physical, int visible,
                const std::string& extra = {}) {
-  fakegpu::log_event(s, what + " device=" + std::to_string(physical) + " visible=" +
-                            std::to_string(visible) + (extra.empty() ? "" : " " + extra));
+  fakegpu::log_device_event(s, what, physical, visible, extra);
 }
 
-enum class SyncKind { kContext, kStream, kEvent };
-
-// The common path of cuCtxSynchronize / cuStreamSynchronize / cuEventSynchronize: the configured
-// delay, the hang (polled, so a rewritten config releases it), then the scripted result.
 CUresult synchronize(int physical, int visible, SyncKind kind) {
-  State& s = fakegpu::state();
-  long delay = 0;
-  bool hang = false;
-  std::uint64_t generation = 0;
-  {
-    Lock lock(s.mu);
-    fakegpu::refresh_config(s);
-    const auto& f = fakegpu::faults_for(s, visible);
-    delay = f.sync_delay_ms;
-    hang = f.sync_hang;
-    generation = s.generation;
-  }
-  fakegpu::sleep_ms(delay);
-  while (hang) {
-    fakegpu::sleep_ms(50);
-    Lock lock(s.mu);
-    fakegpu::refresh_config(s);
-    hang = s.generation == generation && fakegpu::faults_for(s, visible).sync_hang;
-  }
-  Lock lock(s.mu);
-  fakegpu::refresh_config(s);
-  if (physical >= static_cast<int>(s.config.devices.size())) return CUDA_ERROR_INVALID_CONTEXT;
-  const auto& f = fakegpu::faults_for(s, visible);
-  auto& progress = fakegpu::progress_for(s, visible);
-  auto& dev = s.devices[physical];
-  if (f.sync_error != 0 && progress.syncs_ok >= f.sync_error_after &&
-      (f.sync_error_count == 0 || progress.sync_errors < f.sync_error_count)) {
-    ++progress.sync_errors;
-    ++dev.sync_errors;
-    fakegpu::publish(s);
-    return f.sync_error;
-  }
-  ++progress.syncs_ok;
-  if (kind == SyncKind::kEvent) {
-    ++dev.event_syncs;
-  } else {
-    ++dev.syncs;
-  }
-  fakegpu::publish(s);
-  return CUDA_SUCCESS;
+  return fakegpu::synchronize(Runtime::cuda, kCodes, physical, visible, kind);
 }
 
 // Writes `text` into a JIT log option buffer (NUL-terminated, truncated to its size) and reports
@@ -600,7 +545,7 @@ CUDA_API CUresult cuCtxSynchronize(void) {
     physical = ctx->physical;
     visible = ctx->visible;
   }
-  return synchronize(physical, visible, SyncKind::kContext);
+  return synchronize(physical, visible, SyncKind::work);
 }
 
 CUDA_API CUresult cuMemAlloc_v2(CUdeviceptr* dptr, std::size_t bytes) {
@@ -621,35 +566,11 @@ CUDA_API CUresult cuMemAlloc_v2(CUdeviceptr* dptr, std::size_t bytes) {
   fakegpu::refresh_config(s);
   fakegpu::Context* ctx = nullptr;
   if (CUresult rc = current_context(s, &ctx); rc != CUDA_SUCCESS) return rc;
-  const int physical = ctx->physical;
-  auto& dev = s.devices[physical];
-  const auto& f = fakegpu::faults_for(s, visible);
-  auto& progress = fakegpu::progress_for(s, visible);
-  CUresult rc = CUDA_SUCCESS;
-  if (progress.alloc_pos < f.alloc_script.size()) rc = f.alloc_script[progress.alloc_pos++];
-  if (rc == CUDA_SUCCESS && bytes > fakegpu::device_free_bytes(s, physical))
-    rc = CUDA_ERROR_OUT_OF_MEMORY;
-  dev.alloc_log.push_back({bytes, rc});
-  if (dev.alloc_log.size() > fakegpu::kAllocLogSize) dev.alloc_log.pop_front();
-  if (rc != CUDA_SUCCESS) {
-    ++dev.alloc_failures;
-    log_event(s, "alloc_failed", physical, visible,
-              "bytes=" + std::to_string(bytes) + " result=" + std::to_string(rc));
-    fakegpu::publish(s);
-    return rc;
-  }
-  const std::uint64_t ptr = s.next_ptr == 0 ? kPtrBase : s.next_ptr;
-  // Spaced out with a gap so that an access past the end never lands in the next buffer.
-  s.next_ptr = ptr + ((bytes + kPtrAlign - 1) / kPtrAlign + 1) * kPtrAlign;
-  s.allocations[ptr] = {bytes, physical};
-  dev.allocated_bytes += bytes;
-  ++dev.live_allocations;
-  ++dev.allocations;
-  *dptr = ptr;
-  log_event(s, "alloc", physical, visible,
-            "bytes=" + std::to_string(bytes) + " ptr=" + hex_bytes(ptr));
-  fakegpu::publish(s);
-  return CUDA_SUCCESS;
+  std::uint64_t ptr = 0;
+  const int rc =
+      fakegpu::allocate(s, Runtime::cuda, kCodes, ctx->physical, visible, bytes, kPtrBase, &ptr);
+  if (rc == CUDA_SUCCESS) *dptr = ptr;
+  return rc;
 }
 
 CUDA_API CUresult cuMemFree_v2(CUdeviceptr dptr) {
@@ -664,26 +585,12 @@ CUDA_API CUresult cuMemFree_v2(CUdeviceptr dptr) {
     if (it == s.allocations.end()) return CUDA_ERROR_INVALID_VALUE;
     visible = s.contexts[it->second.physical].visible;
     delay = fakegpu::faults_for(s, visible).free_delay_ms;
-    log_event(s, "free_begin", it->second.physical, visible, "ptr=" + hex_bytes(dptr));
+    log_event(s, "free_begin", it->second.physical, visible, "ptr=" + hex(dptr));
   }
   fakegpu::sleep_ms(delay);
   Lock lock(s.mu);
   fakegpu::refresh_config(s);
-  auto it = s.allocations.find(dptr);
-  if (it == s.allocations.end()) return CUDA_ERROR_INVALID_VALUE;
-  const int physical = it->second.physical;
-  if (int err = fakegpu::faults_for(s, visible).free_error; err != 0) {
-    log_event(s, "free_failed", physical, visible, "result=" + std::to_string(err));
-    return err;
-  }
-  auto& dev = s.devices[physical];
-  dev.allocated_bytes -= it->second.bytes;
-  --dev.live_allocations;
-  ++dev.frees;
-  log_event(s, "free", physical, visible, "bytes=" + std::to_string(it->second.bytes));
-  s.allocations.erase(it);
-  fakegpu::publish(s);
-  return CUDA_SUCCESS;
+  return fakegpu::release(s, Runtime::cuda, kCodes, visible, dptr);
 }
 
 CUDA_API CUresult cuMemGetInfo_v2(std::size_t* free_bytes, std::size_t* total_bytes) {
@@ -843,7 +750,7 @@ CUDA_API CUresult cuLaunchKernel(CUfunction function, unsigned int grid_x, unsig
           elements > UINT64_MAX / 4 ? nullptr : find_range(s, buffer, elements * 4, nullptr);
       if (!a || a->physical != physical) {
         log_event(s, "launch_bad_args", physical, visible,
-                  "ptr=" + hex_bytes(buffer) + " elements=" + std::to_string(elements));
+                  "ptr=" + hex(buffer) + " elements=" + std::to_string(elements));
         return CUDA_ERROR_ILLEGAL_ADDRESS;
       }
     }
@@ -853,18 +760,8 @@ CUDA_API CUresult cuLaunchKernel(CUfunction function, unsigned int grid_x, unsig
   Lock lock(s.mu);
   fakegpu::refresh_config(s);
   if (!s.functions.contains(function)) return CUDA_ERROR_INVALID_HANDLE;
-  const auto& f = fakegpu::faults_for(s, visible);
-  auto& progress = fakegpu::progress_for(s, visible);
+  if (int rc = fakegpu::take_launch_fault(s, Runtime::cuda, physical, visible); rc != 0) return rc;
   auto& dev = s.devices[physical];
-  if (f.launch_error != 0 && progress.launches_ok >= f.launch_error_after &&
-      (f.launch_error_count == 0 || progress.launch_errors < f.launch_error_count)) {
-    ++progress.launch_errors;
-    ++dev.launch_errors;
-    log_event(s, "launch_failed", physical, visible, "result=" + std::to_string(f.launch_error));
-    fakegpu::publish(s);
-    return f.launch_error;
-  }
-  ++progress.launches_ok;
   ++dev.launches;
   ++(fill ? dev.fill_launches : dev.relu_launches);
   dev.last_kernel_elements = elements;
@@ -915,7 +812,7 @@ CUDA_API CUresult cuStreamSynchronize(CUstream stream) {
       visible = stream->visible;
     }
   }
-  return synchronize(physical, visible, SyncKind::kStream);
+  return synchronize(physical, visible, SyncKind::work);
 }
 
 CUDA_API CUresult cuEventCreate(CUevent* event, unsigned int /*flags*/) {
@@ -955,7 +852,7 @@ CUDA_API CUresult cuEventSynchronize(CUevent event) {
     physical = event->physical;
     visible = event->visible;
   }
-  return synchronize(physical, visible, SyncKind::kEvent);
+  return synchronize(physical, visible, SyncKind::event);
 }
 
 CUDA_API CUresult cuEventQuery(CUevent event) {

@@ -51,7 +51,6 @@ constexpr std::size_t kPropsPciBusId = 584;
 constexpr std::size_t kPropsGcnArchName = 1160;
 
 constexpr std::uint64_t kPtrBase = 0x7e0000000000ULL;
-constexpr std::uint64_t kPtrAlign = 2ULL << 20;
 // What the fake hiprtc produces (fake_hiprtc.cpp); anything else is not a code object.
 constexpr const char* kCodeObjectMagic = "FAKEGPU-HSACO v1";
 
@@ -87,16 +86,18 @@ const ErrorText* find_error(hipError_t code) {
   return nullptr;
 }
 
+using fakegpu::find_range;
+using fakegpu::hex;
+using fakegpu::Runtime;
+using fakegpu::SyncKind;
+
+// The runtime's codes for what the shared device model reports.
+constexpr fakegpu::ResultCodes kCodes{hipErrorOutOfMemory, hipErrorInvalidValue,
+                                      hipErrorInvalidDevice};
+
 void log_event(State& s, const std::string& what, int physical, int visible,
                const std::string& extra = {}) {
-  fakegpu::log_event(s, what + " device=" + std::to_string(physical) + " visible=" +
-                            std::to_string(visible) + (extra.empty() ? "" : " " + extra));
-}
-
-std::string hex(std::uint64_t v) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "0x%llx", static_cast<unsigned long long>(v));
-  return buf;
+  fakegpu::log_device_event(s, what, physical, visible, extra);
 }
 
 // Like the real runtime, every entry point initialises HIP on first use; the masks are read once,
@@ -130,75 +131,12 @@ hipError_t current_device(State& s, int* physical, int* visible) {
   return resolve_device(s, *visible, physical);
 }
 
-const fakegpu::Allocation* find_range(State& s, std::uint64_t ptr, std::uint64_t bytes) {
-  auto it = s.allocations.upper_bound(ptr);
-  if (it == s.allocations.begin()) return nullptr;
-  --it;
-  const std::uint64_t start = it->first;
-  const std::uint64_t end = start + it->second.bytes;
-  if (ptr < start || ptr >= end || bytes > end - ptr) return nullptr;
-  return &it->second;
-}
-
-// The launch-style faults (launch_error after/count, launch_delay_us) apply to kernel launches
-// and device-to-device copies alike: both are work the keeper queues.
 hipError_t take_launch_fault(State& s, int physical, int visible) {
-  const auto& f = fakegpu::hip_faults_for(s, visible);
-  auto& progress = fakegpu::hip_progress_for(s, visible);
-  auto& dev = s.devices[physical];
-  if (f.launch_error != 0 && progress.launches_ok >= f.launch_error_after &&
-      (f.launch_error_count == 0 || progress.launch_errors < f.launch_error_count)) {
-    ++progress.launch_errors;
-    ++dev.launch_errors;
-    log_event(s, "launch_failed", physical, visible, "result=" + std::to_string(f.launch_error));
-    fakegpu::publish(s);
-    return f.launch_error;
-  }
-  ++progress.launches_ok;
-  return hipSuccess;
+  return fakegpu::take_launch_fault(s, Runtime::hip, physical, visible);
 }
 
-enum class SyncKind { kDevice, kEvent };
-
-// hipDeviceSynchronize / hipEventSynchronize: the configured delay, the hang (polled, so a
-// rewritten config releases it), then the scripted result.
 hipError_t synchronize(int physical, int visible, SyncKind kind) {
-  State& s = fakegpu::state();
-  long delay = 0;
-  bool hang = false;
-  std::uint64_t generation = 0;
-  {
-    Lock lock(s.mu);
-    fakegpu::refresh_config(s);
-    const auto& f = fakegpu::hip_faults_for(s, visible);
-    delay = f.sync_delay_ms;
-    hang = f.sync_hang;
-    generation = s.generation;
-  }
-  fakegpu::sleep_ms(delay);
-  while (hang) {
-    fakegpu::sleep_ms(50);
-    Lock lock(s.mu);
-    fakegpu::refresh_config(s);
-    hang = s.generation == generation && fakegpu::hip_faults_for(s, visible).sync_hang;
-  }
-  Lock lock(s.mu);
-  fakegpu::refresh_config(s);
-  if (physical >= static_cast<int>(s.config.devices.size())) return hipErrorInvalidDevice;
-  const auto& f = fakegpu::hip_faults_for(s, visible);
-  auto& progress = fakegpu::hip_progress_for(s, visible);
-  auto& dev = s.devices[physical];
-  if (f.sync_error != 0 && progress.syncs_ok >= f.sync_error_after &&
-      (f.sync_error_count == 0 || progress.sync_errors < f.sync_error_count)) {
-    ++progress.sync_errors;
-    ++dev.sync_errors;
-    fakegpu::publish(s);
-    return f.sync_error;
-  }
-  ++progress.syncs_ok;
-  ++(kind == SyncKind::kEvent ? dev.event_syncs : dev.syncs);
-  fakegpu::publish(s);
-  return hipSuccess;
+  return fakegpu::synchronize(Runtime::hip, kCodes, physical, visible, kind);
 }
 
 // The base name of a target id: "gfx90a:sramecc+:xnack-" -> "gfx90a".
@@ -324,31 +262,11 @@ HIP_API hipError_t hipMalloc(void** pointer, std::size_t bytes) {
   if (hipError_t rc = current_device(s, &physical, &visible); rc != hipSuccess) return rc;
   *pointer = nullptr;
   if (bytes == 0) return hipSuccess;  // the runtime answers a null pointer for zero bytes
-  auto& dev = s.devices[physical];
-  const auto& f = fakegpu::hip_faults_for(s, visible);
-  auto& progress = fakegpu::hip_progress_for(s, visible);
-  hipError_t rc = hipSuccess;
-  if (progress.alloc_pos < f.alloc_script.size()) rc = f.alloc_script[progress.alloc_pos++];
-  if (rc == hipSuccess && bytes > fakegpu::device_free_bytes(s, physical)) rc = hipErrorOutOfMemory;
-  dev.alloc_log.push_back({bytes, rc});
-  if (dev.alloc_log.size() > fakegpu::kAllocLogSize) dev.alloc_log.pop_front();
-  if (rc != hipSuccess) {
-    ++dev.alloc_failures;
-    log_event(s, "alloc_failed", physical, visible,
-              "bytes=" + std::to_string(bytes) + " result=" + std::to_string(rc));
-    fakegpu::publish(s);
-    return rc;
-  }
-  const std::uint64_t ptr = s.next_ptr == 0 ? kPtrBase : s.next_ptr;
-  s.next_ptr = ptr + ((bytes + kPtrAlign - 1) / kPtrAlign + 1) * kPtrAlign;
-  s.allocations[ptr] = {bytes, physical};
-  dev.allocated_bytes += bytes;
-  ++dev.live_allocations;
-  ++dev.allocations;
-  *pointer = reinterpret_cast<void*>(ptr);
-  log_event(s, "alloc", physical, visible, "bytes=" + std::to_string(bytes) + " ptr=" + hex(ptr));
-  fakegpu::publish(s);
-  return hipSuccess;
+  std::uint64_t ptr = 0;
+  const int rc =
+      fakegpu::allocate(s, Runtime::hip, kCodes, physical, visible, bytes, kPtrBase, &ptr);
+  if (rc == hipSuccess) *pointer = reinterpret_cast<void*>(ptr);
+  return rc;
 }
 
 HIP_API hipError_t hipFree(void* pointer) {
@@ -369,21 +287,7 @@ HIP_API hipError_t hipFree(void* pointer) {
   fakegpu::sleep_ms(delay);
   Lock lock(s.mu);
   fakegpu::refresh_config(s);
-  auto it = s.allocations.find(ptr);
-  if (it == s.allocations.end()) return hipErrorInvalidValue;
-  const int physical = it->second.physical;
-  if (int err = fakegpu::hip_faults_for(s, visible).free_error; err != 0) {
-    log_event(s, "free_failed", physical, visible, "result=" + std::to_string(err));
-    return err;
-  }
-  auto& dev = s.devices[physical];
-  dev.allocated_bytes -= it->second.bytes;
-  --dev.live_allocations;
-  ++dev.frees;
-  log_event(s, "free", physical, visible, "bytes=" + std::to_string(it->second.bytes));
-  s.allocations.erase(it);
-  fakegpu::publish(s);
-  return hipSuccess;
+  return fakegpu::release(s, Runtime::hip, kCodes, visible, ptr);
 }
 
 HIP_API hipError_t hipMemGetInfo(std::size_t* free_bytes, std::size_t* total_bytes) {
@@ -598,7 +502,7 @@ HIP_API hipError_t hipEventSynchronize(hipEvent_t event) {
     physical = event->physical;
     visible = event->visible;
   }
-  return synchronize(physical, visible, SyncKind::kEvent);
+  return synchronize(physical, visible, SyncKind::event);
 }
 
 HIP_API hipError_t hipEventDestroy(hipEvent_t event) {
@@ -618,7 +522,7 @@ HIP_API hipError_t hipDeviceSynchronize(void) {
     fakegpu::refresh_config(s);
     if (hipError_t rc = current_device(s, &physical, &visible); rc != hipSuccess) return rc;
   }
-  return synchronize(physical, visible, SyncKind::kDevice);
+  return synchronize(physical, visible, SyncKind::work);
 }
 
 HIP_API const char* hipGetErrorString(hipError_t error) {

@@ -695,6 +695,147 @@ void sleep_us(long us) {
   if (us > 0) std::this_thread::sleep_for(std::chrono::microseconds(us));
 }
 
+// --- The device work both runtimes model ---------------------------------------------------
+
+const CudaFaults& runtime_faults(State& s, Runtime runtime, int visible) {
+  return runtime == Runtime::cuda ? faults_for(s, visible) : hip_faults_for(s, visible);
+}
+
+FaultProgress& runtime_progress(State& s, Runtime runtime, int visible) {
+  return runtime == Runtime::cuda ? progress_for(s, visible) : hip_progress_for(s, visible);
+}
+
+std::string hex(std::uint64_t value) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "0x%llx", static_cast<unsigned long long>(value));
+  return buf;
+}
+
+void log_device_event(State& s, const std::string& what, int physical, int visible,
+                      const std::string& extra) {
+  log_event(s, what + " device=" + std::to_string(physical) +
+                   " visible=" + std::to_string(visible) + (extra.empty() ? "" : " " + extra));
+}
+
+const Allocation* find_range(State& s, std::uint64_t ptr, std::uint64_t bytes,
+                             std::uint64_t* base) {
+  auto it = s.allocations.upper_bound(ptr);
+  if (it == s.allocations.begin()) return nullptr;
+  --it;
+  const std::uint64_t start = it->first;
+  const std::uint64_t end = start + it->second.bytes;
+  if (ptr < start || ptr >= end || bytes > end - ptr) return nullptr;
+  if (base) *base = start;
+  return &it->second;
+}
+
+int allocate(State& s, Runtime runtime, const ResultCodes& codes, int physical, int visible,
+             std::uint64_t bytes, std::uint64_t pointer_base, std::uint64_t* ptr) {
+  constexpr std::uint64_t kAlign = 2ULL << 20;
+  auto& dev = s.devices[physical];
+  const auto& f = runtime_faults(s, runtime, visible);
+  auto& progress = runtime_progress(s, runtime, visible);
+  int rc = 0;
+  if (progress.alloc_pos < f.alloc_script.size()) rc = f.alloc_script[progress.alloc_pos++];
+  if (rc == 0 && bytes > device_free_bytes(s, physical)) rc = codes.out_of_memory;
+  dev.alloc_log.push_back({bytes, rc});
+  if (dev.alloc_log.size() > kAllocLogSize) dev.alloc_log.pop_front();
+  if (rc != 0) {
+    ++dev.alloc_failures;
+    log_device_event(s, "alloc_failed", physical, visible,
+                     "bytes=" + std::to_string(bytes) + " result=" + std::to_string(rc));
+    publish(s);
+    return rc;
+  }
+  const std::uint64_t start = s.next_ptr == 0 ? pointer_base : s.next_ptr;
+  // Spaced out with a gap so that an access past the end never lands in the next buffer.
+  s.next_ptr = start + ((bytes + kAlign - 1) / kAlign + 1) * kAlign;
+  s.allocations[start] = {bytes, physical};
+  dev.allocated_bytes += bytes;
+  ++dev.live_allocations;
+  ++dev.allocations;
+  *ptr = start;
+  log_device_event(s, "alloc", physical, visible,
+                   "bytes=" + std::to_string(bytes) + " ptr=" + hex(start));
+  publish(s);
+  return 0;
+}
+
+int release(State& s, Runtime runtime, const ResultCodes& codes, int visible, std::uint64_t ptr) {
+  auto it = s.allocations.find(ptr);
+  if (it == s.allocations.end()) return codes.invalid_value;
+  const int physical = it->second.physical;
+  if (int err = runtime_faults(s, runtime, visible).free_error; err != 0) {
+    log_device_event(s, "free_failed", physical, visible, "result=" + std::to_string(err));
+    return err;
+  }
+  auto& dev = s.devices[physical];
+  dev.allocated_bytes -= it->second.bytes;
+  --dev.live_allocations;
+  ++dev.frees;
+  log_device_event(s, "free", physical, visible, "bytes=" + std::to_string(it->second.bytes));
+  s.allocations.erase(it);
+  publish(s);
+  return 0;
+}
+
+int take_launch_fault(State& s, Runtime runtime, int physical, int visible) {
+  const auto& f = runtime_faults(s, runtime, visible);
+  auto& progress = runtime_progress(s, runtime, visible);
+  auto& dev = s.devices[physical];
+  if (f.launch_error != 0 && progress.launches_ok >= f.launch_error_after &&
+      (f.launch_error_count == 0 || progress.launch_errors < f.launch_error_count)) {
+    ++progress.launch_errors;
+    ++dev.launch_errors;
+    log_device_event(s, "launch_failed", physical, visible,
+                     "result=" + std::to_string(f.launch_error));
+    publish(s);
+    return f.launch_error;
+  }
+  ++progress.launches_ok;
+  return 0;
+}
+
+int synchronize(Runtime runtime, const ResultCodes& codes, int physical, int visible,
+                SyncKind kind) {
+  State& s = state();
+  long delay = 0;
+  bool hang = false;
+  std::uint64_t generation = 0;
+  {
+    std::unique_lock<std::mutex> lock(s.mu);
+    refresh_config(s);
+    const auto& f = runtime_faults(s, runtime, visible);
+    delay = f.sync_delay_ms;
+    hang = f.sync_hang;
+    generation = s.generation;
+  }
+  sleep_ms(delay);
+  while (hang) {
+    sleep_ms(50);
+    std::unique_lock<std::mutex> lock(s.mu);
+    refresh_config(s);
+    hang = s.generation == generation && runtime_faults(s, runtime, visible).sync_hang;
+  }
+  std::unique_lock<std::mutex> lock(s.mu);
+  refresh_config(s);
+  if (physical >= static_cast<int>(s.config.devices.size())) return codes.invalid_device;
+  const auto& f = runtime_faults(s, runtime, visible);
+  auto& progress = runtime_progress(s, runtime, visible);
+  auto& dev = s.devices[physical];
+  if (f.sync_error != 0 && progress.syncs_ok >= f.sync_error_after &&
+      (f.sync_error_count == 0 || progress.sync_errors < f.sync_error_count)) {
+    ++progress.sync_errors;
+    ++dev.sync_errors;
+    publish(s);
+    return f.sync_error;
+  }
+  ++progress.syncs_ok;
+  ++(kind == SyncKind::event ? dev.event_syncs : dev.syncs);
+  publish(s);
+  return 0;
+}
+
 }  // namespace fakegpu
 
 namespace {

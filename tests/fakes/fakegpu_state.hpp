@@ -358,6 +358,52 @@ FAKEGPU_API void rsmi_log_call(State& s, const std::string& call);
 // destroyed or reset, which takes them all with it in the real driver).
 FAKEGPU_API void drop_device_resources(State& s, int physical);
 
+// --- The device work both runtimes model ---------------------------------------------------
+// The CUDA driver API fake and the HIP fake simulate the same allocations, launches and
+// synchronisations; they differ in names, handles and result codes. These are the shared steps,
+// each told which runtime's fault block applies and which codes to answer.
+
+enum class Runtime { cuda, hip };
+
+// The fault block and progress of a visible ordinal in that runtime's section of the scenario.
+FAKEGPU_API const CudaFaults& runtime_faults(State& s, Runtime runtime, int visible);
+FAKEGPU_API FaultProgress& runtime_progress(State& s, Runtime runtime, int visible);
+
+// "0x7f0000200000".
+FAKEGPU_API std::string hex(std::uint64_t value);
+// An event-log line naming the device: "<what> device=<physical> visible=<visible> <extra>".
+FAKEGPU_API void log_device_event(State& s, const std::string& what, int physical, int visible,
+                                  const std::string& extra = {});
+// The live allocation that contains [ptr, ptr + bytes), or nullptr; its start in *base.
+FAKEGPU_API const Allocation* find_range(State& s, std::uint64_t ptr, std::uint64_t bytes,
+                                         std::uint64_t* base = nullptr);
+
+// The result codes a shared step answers with, in the calling runtime's numbering.
+struct ResultCodes {
+  int out_of_memory;
+  int invalid_value;  // a pointer that names no allocation
+  int invalid_device;
+};
+
+// After the allocation delay: the scripted result or an out-of-memory when the device lacks the
+// bytes, else a new allocation (spaced from the last by a gap, starting at `pointer_base`).
+// Returns 0 with *ptr set, or the error code.
+FAKEGPU_API int allocate(State& s, Runtime runtime, const ResultCodes& codes, int physical,
+                         int visible, std::uint64_t bytes, std::uint64_t pointer_base,
+                         std::uint64_t* ptr);
+// After the free delay: the scripted free_error, or the allocation released. Returns 0 or the
+// error code.
+FAKEGPU_API int release(State& s, Runtime runtime, const ResultCodes& codes, int visible,
+                        std::uint64_t ptr);
+// Work queued on a device (a launch, a device-to-device copy): the scripted launch_error, or 0.
+FAKEGPU_API int take_launch_fault(State& s, Runtime runtime, int physical, int visible);
+
+enum class SyncKind { work, event };
+// A synchronisation: the configured delay, the hang (polled, so a rewritten scenario releases
+// it), then the scripted result. Takes State::mu itself; call it without the lock.
+FAKEGPU_API int synchronize(Runtime runtime, const ResultCodes& codes, int physical, int visible,
+                            SyncKind kind);
+
 // Sleeps without any lock held.
 FAKEGPU_API void sleep_ms(long ms);
 FAKEGPU_API void sleep_us(long us);

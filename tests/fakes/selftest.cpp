@@ -19,6 +19,8 @@
 #include <thread>
 #include <vector>
 
+#include "selftest_support.hpp"
+
 namespace {
 
 using json = nlohmann::json;
@@ -55,124 +57,115 @@ struct nvmlProcessInfo_t {
   unsigned computeInstanceId;
 };
 
-void* open_lib(const std::string& name) {
-  const std::string path = std::string(FAKEGPU_DIR) + "/" + name;
-  void* h = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
-  if (!h) {
-    std::fprintf(stderr, "dlopen %s: %s\n", path.c_str(), dlerror());
-    std::abort();
-  }
-  return h;
-}
-
-template <typename F>
-F sym(void* lib, const char* name) {
-  void* p = dlsym(lib, name);
-  if (!p) {
-    std::fprintf(stderr, "dlsym %s: missing\n", name);
-    std::abort();
-  }
-  return reinterpret_cast<F>(p);
-}
+using fakegpu::selftest::open_fake;
+using fakegpu::selftest::read_state;
+using fakegpu::selftest::symbol;
+using fakegpu::selftest::write_scenario;
 
 // Every entry point the tests call, resolved once from the loaded fakes.
 struct Api {
-  void* state_lib = open_lib("libfakegpu_state.so");
-  void* cuda = open_lib("libcuda.so.1");
-  void* nvml = open_lib("libnvidia-ml.so.1");
+  void* state_lib = open_fake("libfakegpu_state.so");
+  void* cuda = open_fake("libcuda.so.1");
+  void* nvml = open_fake("libnvidia-ml.so.1");
 
-  char* (*state_json)() = sym<char* (*)()>(state_lib, "fakegpu_state_json");
-  void (*free_)(void*) = sym<void (*)(void*)>(state_lib, "fakegpu_free");
-  void (*reset)() = sym<void (*)()>(state_lib, "fakegpu_reset");
-  void (*external_shutdown)() = sym<void (*)()>(state_lib, "fakegpu_nvml_external_shutdown");
+  char* (*state_json)() = symbol<char* (*)()>(state_lib, "fakegpu_state_json");
+  void (*free_)(void*) = symbol<void (*)(void*)>(state_lib, "fakegpu_free");
+  void (*reset)() = symbol<void (*)()>(state_lib, "fakegpu_reset");
+  void (*external_shutdown)() = symbol<void (*)()>(state_lib, "fakegpu_nvml_external_shutdown");
 
-  CUresult (*cuInit)(unsigned) = sym<CUresult (*)(unsigned)>(cuda, "cuInit");
-  CUresult (*cuDriverGetVersion)(int*) = sym<CUresult (*)(int*)>(cuda, "cuDriverGetVersion");
-  CUresult (*cuDeviceGetCount)(int*) = sym<CUresult (*)(int*)>(cuda, "cuDeviceGetCount");
-  CUresult (*cuDeviceGet)(CUdevice*, int) = sym<CUresult (*)(CUdevice*, int)>(cuda, "cuDeviceGet");
+  CUresult (*cuInit)(unsigned) = symbol<CUresult (*)(unsigned)>(cuda, "cuInit");
+  CUresult (*cuDriverGetVersion)(int*) = symbol<CUresult (*)(int*)>(cuda, "cuDriverGetVersion");
+  CUresult (*cuDeviceGetCount)(int*) = symbol<CUresult (*)(int*)>(cuda, "cuDeviceGetCount");
+  CUresult (*cuDeviceGet)(CUdevice*, int) = symbol<CUresult (*)(CUdevice*, int)>(cuda,
+                                                                                 "cuDeviceGet");
   CUresult (*cuDeviceGetName)(char*, int, CUdevice) =
-      sym<CUresult (*)(char*, int, CUdevice)>(cuda, "cuDeviceGetName");
+      symbol<CUresult (*)(char*, int, CUdevice)>(cuda, "cuDeviceGetName");
   CUresult (*cuDeviceGetUuid_v2)(CUuuid*, CUdevice) =
-      sym<CUresult (*)(CUuuid*, CUdevice)>(cuda, "cuDeviceGetUuid_v2");
+      symbol<CUresult (*)(CUuuid*, CUdevice)>(cuda, "cuDeviceGetUuid_v2");
   CUresult (*cuDeviceTotalMem_v2)(size_t*, CUdevice) =
-      sym<CUresult (*)(size_t*, CUdevice)>(cuda, "cuDeviceTotalMem_v2");
+      symbol<CUresult (*)(size_t*, CUdevice)>(cuda, "cuDeviceTotalMem_v2");
   CUresult (*cuDeviceGetAttribute)(int*, int, CUdevice) =
-      sym<CUresult (*)(int*, int, CUdevice)>(cuda, "cuDeviceGetAttribute");
+      symbol<CUresult (*)(int*, int, CUdevice)>(cuda, "cuDeviceGetAttribute");
   CUresult (*cuDeviceGetPCIBusId)(char*, int, CUdevice) =
-      sym<CUresult (*)(char*, int, CUdevice)>(cuda, "cuDeviceGetPCIBusId");
+      symbol<CUresult (*)(char*, int, CUdevice)>(cuda, "cuDeviceGetPCIBusId");
   CUresult (*cuDevicePrimaryCtxRetain)(CUcontext*, CUdevice) =
-      sym<CUresult (*)(CUcontext*, CUdevice)>(cuda, "cuDevicePrimaryCtxRetain");
+      symbol<CUresult (*)(CUcontext*, CUdevice)>(cuda, "cuDevicePrimaryCtxRetain");
   CUresult (*cuDevicePrimaryCtxRelease_v2)(CUdevice) =
-      sym<CUresult (*)(CUdevice)>(cuda, "cuDevicePrimaryCtxRelease_v2");
+      symbol<CUresult (*)(CUdevice)>(cuda, "cuDevicePrimaryCtxRelease_v2");
   CUresult (*cuDevicePrimaryCtxReset_v2)(CUdevice) =
-      sym<CUresult (*)(CUdevice)>(cuda, "cuDevicePrimaryCtxReset_v2");
-  CUresult (*cuCtxSetCurrent)(CUcontext) = sym<CUresult (*)(CUcontext)>(cuda, "cuCtxSetCurrent");
-  CUresult (*cuCtxGetCurrent)(CUcontext*) = sym<CUresult (*)(CUcontext*)>(cuda, "cuCtxGetCurrent");
-  CUresult (*cuCtxSynchronize)() = sym<CUresult (*)()>(cuda, "cuCtxSynchronize");
+      symbol<CUresult (*)(CUdevice)>(cuda, "cuDevicePrimaryCtxReset_v2");
+  CUresult (*cuCtxSetCurrent)(CUcontext) = symbol<CUresult (*)(CUcontext)>(cuda, "cuCtxSetCurrent");
+  CUresult (*cuCtxGetCurrent)(CUcontext*) = symbol<CUresult (*)(CUcontext*)>(cuda,
+                                                                             "cuCtxGetCurrent");
+  CUresult (*cuCtxSynchronize)() = symbol<CUresult (*)()>(cuda, "cuCtxSynchronize");
   CUresult (*cuMemAlloc_v2)(CUdeviceptr*,
-                            size_t) = sym<CUresult (*)(CUdeviceptr*, size_t)>(cuda,
-                                                                              "cuMemAlloc_v2");
-  CUresult (*cuMemFree_v2)(CUdeviceptr) = sym<CUresult (*)(CUdeviceptr)>(cuda, "cuMemFree_v2");
+                            size_t) = symbol<CUresult (*)(CUdeviceptr*, size_t)>(cuda,
+                                                                                 "cuMemAlloc_v2");
+  CUresult (*cuMemFree_v2)(CUdeviceptr) = symbol<CUresult (*)(CUdeviceptr)>(cuda, "cuMemFree_v2");
   CUresult (*cuMemGetInfo_v2)(size_t*,
-                              size_t*) = sym<CUresult (*)(size_t*, size_t*)>(cuda,
-                                                                             "cuMemGetInfo_v2");
+                              size_t*) = symbol<CUresult (*)(size_t*, size_t*)>(cuda,
+                                                                                "cuMemGetInfo_v2");
   CUresult (*cuMemsetD32_v2)(CUdeviceptr, unsigned, size_t) =
-      sym<CUresult (*)(CUdeviceptr, unsigned, size_t)>(cuda, "cuMemsetD32_v2");
+      symbol<CUresult (*)(CUdeviceptr, unsigned, size_t)>(cuda, "cuMemsetD32_v2");
   CUresult (*cuModuleLoadData)(CUmodule*, const void*) =
-      sym<CUresult (*)(CUmodule*, const void*)>(cuda, "cuModuleLoadData");
+      symbol<CUresult (*)(CUmodule*, const void*)>(cuda, "cuModuleLoadData");
   CUresult (*cuModuleLoadDataEx)(CUmodule*, const void*, unsigned, int*, void**) =
-      sym<CUresult (*)(CUmodule*, const void*, unsigned, int*, void**)>(cuda, "cuModuleLoadDataEx");
+      symbol<CUresult (*)(CUmodule*, const void*, unsigned, int*, void**)>(cuda,
+                                                                           "cuModuleLoadDataEx");
   CUresult (*cuModuleGetFunction)(CUfunction*, CUmodule, const char*) =
-      sym<CUresult (*)(CUfunction*, CUmodule, const char*)>(cuda, "cuModuleGetFunction");
-  CUresult (*cuModuleUnload)(CUmodule) = sym<CUresult (*)(CUmodule)>(cuda, "cuModuleUnload");
+      symbol<CUresult (*)(CUfunction*, CUmodule, const char*)>(cuda, "cuModuleGetFunction");
+  CUresult (*cuModuleUnload)(CUmodule) = symbol<CUresult (*)(CUmodule)>(cuda, "cuModuleUnload");
   CUresult (*cuLaunchKernel)(CUfunction, unsigned, unsigned, unsigned, unsigned, unsigned, unsigned,
                              unsigned, CUstream, void**, void**) =
-      sym<CUresult (*)(CUfunction, unsigned, unsigned, unsigned, unsigned, unsigned, unsigned,
-                       unsigned, CUstream, void**, void**)>(cuda, "cuLaunchKernel");
-  CUresult (*cuStreamSynchronize)(CUstream) = sym<CUresult (*)(CUstream)>(cuda,
-                                                                          "cuStreamSynchronize");
+      symbol<CUresult (*)(CUfunction, unsigned, unsigned, unsigned, unsigned, unsigned, unsigned,
+                          unsigned, CUstream, void**, void**)>(cuda, "cuLaunchKernel");
+  CUresult (*cuStreamSynchronize)(CUstream) = symbol<CUresult (*)(CUstream)>(cuda,
+                                                                             "cuStreamSynchronize");
   CUresult (*cuEventCreate)(CUevent*,
-                            unsigned) = sym<CUresult (*)(CUevent*, unsigned)>(cuda,
-                                                                              "cuEventCreate");
+                            unsigned) = symbol<CUresult (*)(CUevent*, unsigned)>(cuda,
+                                                                                 "cuEventCreate");
   CUresult (*cuEventRecord)(CUevent,
-                            CUstream) = sym<CUresult (*)(CUevent, CUstream)>(cuda, "cuEventRecord");
-  CUresult (*cuEventSynchronize)(CUevent) = sym<CUresult (*)(CUevent)>(cuda, "cuEventSynchronize");
-  CUresult (*cuEventQuery)(CUevent) = sym<CUresult (*)(CUevent)>(cuda, "cuEventQuery");
-  CUresult (*cuEventDestroy_v2)(CUevent) = sym<CUresult (*)(CUevent)>(cuda, "cuEventDestroy_v2");
+                            CUstream) = symbol<CUresult (*)(CUevent, CUstream)>(cuda,
+                                                                                "cuEventRecord");
+  CUresult (*cuEventSynchronize)(CUevent) = symbol<CUresult (*)(CUevent)>(cuda,
+                                                                          "cuEventSynchronize");
+  CUresult (*cuEventQuery)(CUevent) = symbol<CUresult (*)(CUevent)>(cuda, "cuEventQuery");
+  CUresult (*cuEventDestroy_v2)(CUevent) = symbol<CUresult (*)(CUevent)>(cuda, "cuEventDestroy_v2");
   CUresult (*cuGetErrorString)(CUresult, const char**) =
-      sym<CUresult (*)(CUresult, const char**)>(cuda, "cuGetErrorString");
+      symbol<CUresult (*)(CUresult, const char**)>(cuda, "cuGetErrorString");
   CUresult (*cuGetErrorName)(CUresult, const char**) =
-      sym<CUresult (*)(CUresult, const char**)>(cuda, "cuGetErrorName");
+      symbol<CUresult (*)(CUresult, const char**)>(cuda, "cuGetErrorName");
 
-  int (*nvmlInit_v2)() = sym<int (*)()>(nvml, "nvmlInit_v2");
-  int (*nvmlShutdown)() = sym<int (*)()>(nvml, "nvmlShutdown");
-  const char* (*nvmlErrorString)(int) = sym<const char* (*)(int)>(nvml, "nvmlErrorString");
-  int (*nvmlDeviceGetCount_v2)(unsigned*) = sym<int (*)(unsigned*)>(nvml, "nvmlDeviceGetCount_v2");
+  int (*nvmlInit_v2)() = symbol<int (*)()>(nvml, "nvmlInit_v2");
+  int (*nvmlShutdown)() = symbol<int (*)()>(nvml, "nvmlShutdown");
+  const char* (*nvmlErrorString)(int) = symbol<const char* (*)(int)>(nvml, "nvmlErrorString");
+  int (*nvmlDeviceGetCount_v2)(unsigned*) = symbol<int (*)(unsigned*)>(nvml,
+                                                                       "nvmlDeviceGetCount_v2");
   int (*nvmlDeviceGetHandleByIndex_v2)(unsigned, nvmlDevice_t*) =
-      sym<int (*)(unsigned, nvmlDevice_t*)>(nvml, "nvmlDeviceGetHandleByIndex_v2");
+      symbol<int (*)(unsigned, nvmlDevice_t*)>(nvml, "nvmlDeviceGetHandleByIndex_v2");
   int (*nvmlDeviceGetHandleByUUID)(const char*, nvmlDevice_t*) =
-      sym<int (*)(const char*, nvmlDevice_t*)>(nvml, "nvmlDeviceGetHandleByUUID");
+      symbol<int (*)(const char*, nvmlDevice_t*)>(nvml, "nvmlDeviceGetHandleByUUID");
   int (*nvmlDeviceGetHandleByPciBusId_v2)(const char*, nvmlDevice_t*) =
-      sym<int (*)(const char*, nvmlDevice_t*)>(nvml, "nvmlDeviceGetHandleByPciBusId_v2");
+      symbol<int (*)(const char*, nvmlDevice_t*)>(nvml, "nvmlDeviceGetHandleByPciBusId_v2");
   int (*nvmlDeviceGetIndex)(nvmlDevice_t, unsigned*) =
-      sym<int (*)(nvmlDevice_t, unsigned*)>(nvml, "nvmlDeviceGetIndex");
+      symbol<int (*)(nvmlDevice_t, unsigned*)>(nvml, "nvmlDeviceGetIndex");
   int (*nvmlDeviceGetUUID)(nvmlDevice_t, char*, unsigned) =
-      sym<int (*)(nvmlDevice_t, char*, unsigned)>(nvml, "nvmlDeviceGetUUID");
+      symbol<int (*)(nvmlDevice_t, char*, unsigned)>(nvml, "nvmlDeviceGetUUID");
   int (*nvmlDeviceGetName)(nvmlDevice_t, char*, unsigned) =
-      sym<int (*)(nvmlDevice_t, char*, unsigned)>(nvml, "nvmlDeviceGetName");
+      symbol<int (*)(nvmlDevice_t, char*, unsigned)>(nvml, "nvmlDeviceGetName");
   int (*nvmlDeviceGetUtilizationRates)(nvmlDevice_t, nvmlUtilization_t*) =
-      sym<int (*)(nvmlDevice_t, nvmlUtilization_t*)>(nvml, "nvmlDeviceGetUtilizationRates");
+      symbol<int (*)(nvmlDevice_t, nvmlUtilization_t*)>(nvml, "nvmlDeviceGetUtilizationRates");
   int (*nvmlDeviceGetMemoryInfo)(nvmlDevice_t, nvmlMemory_t*) =
-      sym<int (*)(nvmlDevice_t, nvmlMemory_t*)>(nvml, "nvmlDeviceGetMemoryInfo");
+      symbol<int (*)(nvmlDevice_t, nvmlMemory_t*)>(nvml, "nvmlDeviceGetMemoryInfo");
   int (*nvmlDeviceGetPowerUsage)(nvmlDevice_t, unsigned*) =
-      sym<int (*)(nvmlDevice_t, unsigned*)>(nvml, "nvmlDeviceGetPowerUsage");
+      symbol<int (*)(nvmlDevice_t, unsigned*)>(nvml, "nvmlDeviceGetPowerUsage");
   int (*nvmlDeviceGetTemperature)(nvmlDevice_t, int, unsigned*) =
-      sym<int (*)(nvmlDevice_t, int, unsigned*)>(nvml, "nvmlDeviceGetTemperature");
+      symbol<int (*)(nvmlDevice_t, int, unsigned*)>(nvml, "nvmlDeviceGetTemperature");
   int (*nvmlDeviceGetComputeRunningProcesses_v3)(nvmlDevice_t, unsigned*, nvmlProcessInfo_t*) =
-      sym<int (*)(nvmlDevice_t, unsigned*, nvmlProcessInfo_t*)>(
+      symbol<int (*)(nvmlDevice_t, unsigned*, nvmlProcessInfo_t*)>(
           nvml, "nvmlDeviceGetComputeRunningProcesses_v3");
   int (*nvmlSystemGetDriverVersion)(char*, unsigned) =
-      sym<int (*)(char*, unsigned)>(nvml, "nvmlSystemGetDriverVersion");
+      symbol<int (*)(char*, unsigned)>(nvml, "nvmlSystemGetDriverVersion");
 };
 
 Api& api() {
@@ -198,9 +191,7 @@ std::string uuid_of(int i) {
 class Fakes : public ::testing::Test {
  protected:
   void SetUp() override {
-    char tmpl[] = "/tmp/fakegpu-selftest-XXXXXX";
-    ASSERT_NE(mkdtemp(tmpl), nullptr);
-    dir_ = tmpl;
+    dir_ = fakegpu::selftest::make_temp_dir("fakegpu-selftest");
     config_path_ = (dir_ / "config.json").string();
     state_path_ = (dir_ / "state.json").string();
     unsetenv("CUDA_VISIBLE_DEVICES");
@@ -218,23 +209,14 @@ class Fakes : public ::testing::Test {
   }
 
   // Writes the scenario atomically (temporary file + rename), as tests must.
-  void write_config(const json& cfg) {
-    const std::string tmp = config_path_ + ".tmp";
-    std::ofstream(tmp) << cfg.dump(2);
-    fs::rename(tmp, config_path_);
-  }
+  void write_config(const json& cfg) { write_scenario(config_path_, cfg); }
   // A fresh scenario: write it, point FAKEGPU_CONFIG at it, reset the fakes.
   void scenario(const json& cfg) {
     write_config(cfg);
     setenv("FAKEGPU_CONFIG", config_path_.c_str(), 1);
     a.reset();
   }
-  json state() {
-    char* text = a.state_json();
-    json j = json::parse(text);
-    a.free_(text);
-    return j;
-  }
+  json state() { return read_state(a.state_json, a.free_); }
   json state_file() {
     std::ifstream in(state_path_);
     std::stringstream ss;
@@ -714,7 +696,7 @@ TEST_F(Fakes, MissingSymbolsFromConfigAnswerFunctionNotFound) {
 }
 
 TEST_F(Fakes, VariantsReallyLackTheirEntryPoints) {
-  void* minimal = open_lib("libnvidia-ml-minimal.so.1");
+  void* minimal = open_fake("libnvidia-ml-minimal.so.1");
   EXPECT_EQ(dlsym(minimal, "nvmlDeviceGetHandleByUUID"), nullptr);
   EXPECT_EQ(dlsym(minimal, "nvmlDeviceGetIndex"), nullptr);
   EXPECT_EQ(dlsym(minimal, "nvmlDeviceGetHandleByPciBusId_v2"), nullptr);
@@ -726,7 +708,7 @@ TEST_F(Fakes, VariantsReallyLackTheirEntryPoints) {
   ASSERT_NE(reset, nullptr);
   ASSERT_NE(dladdr(reset, &info), 0);
   EXPECT_NE(std::string(info.dli_fname).find("libfakegpu_state.so"), std::string::npos);
-  void* bare = open_lib("libnvidia-ml-bare.so.1");
+  void* bare = open_fake("libnvidia-ml-bare.so.1");
   EXPECT_EQ(dlsym(bare, "nvmlDeviceGetUUID"), nullptr);
   EXPECT_EQ(dlsym(bare, "nvmlDeviceGetPowerUsage"), nullptr);
   for (const char* name : {"nvmlInit_v2", "nvmlShutdown", "nvmlDeviceGetCount_v2",

@@ -14,30 +14,15 @@
 #include <string>
 #include <vector>
 
+#include "selftest_support.hpp"
+
 namespace {
 
 using json = nlohmann::json;
 namespace fs = std::filesystem;
 
-void* open_fake(const std::string& name) {
-  const std::string path = std::string(FAKEGPU_DIR) + "/" + name;
-  void* h = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
-  if (!h) {
-    std::fprintf(stderr, "dlopen %s: %s\n", path.c_str(), dlerror());
-    std::abort();
-  }
-  return h;
-}
-
-template <typename F>
-F fn(void* lib, const char* name) {
-  void* p = dlsym(lib, name);
-  if (!p) {
-    std::fprintf(stderr, "dlsym %s: missing\n", name);
-    std::abort();
-  }
-  return reinterpret_cast<F>(p);
-}
+using fakegpu::selftest::open_fake;
+using fakegpu::selftest::symbol;
 
 // The entry points the tests call, declared as the product declares them.
 struct AmdApi {
@@ -47,44 +32,43 @@ struct AmdApi {
   void* smi = open_fake("librocm_smi64.so.7");
   void* smi_minimal = open_fake("librocm_smi64-minimal.so.7");
 
-  char* (*state_json)() = fn<char* (*)()>(state, "fakegpu_state_json");
-  void (*free_)(void*) = fn<void (*)(void*)>(state, "fakegpu_free");
-  void (*reset)() = fn<void (*)()>(state, "fakegpu_reset");
-  void (*rsmi_external_shutdown)() = fn<void (*)()>(state, "fakegpu_rsmi_external_shutdown");
+  char* (*state_json)() = symbol<char* (*)()>(state, "fakegpu_state_json");
+  void (*free_)(void*) = symbol<void (*)(void*)>(state, "fakegpu_free");
+  void (*reset)() = symbol<void (*)()>(state, "fakegpu_reset");
+  void (*rsmi_external_shutdown)() = symbol<void (*)()>(state, "fakegpu_rsmi_external_shutdown");
 
-  int (*hipInit)(unsigned) = fn<int (*)(unsigned)>(hip, "hipInit");
-  int (*hipGetDeviceCount)(int*) = fn<int (*)(int*)>(hip, "hipGetDeviceCount");
-  int (*hipSetDevice)(int) = fn<int (*)(int)>(hip, "hipSetDevice");
-  int (*hipGetDevicePropertiesR0600)(void*,
-                                     int) = fn<int (*)(void*, int)>(hip,
-                                                                    "hipGetDevicePropertiesR0600");
-  int (*hipMalloc)(void**, size_t) = fn<int (*)(void**, size_t)>(hip, "hipMalloc");
-  int (*hipFree)(void*) = fn<int (*)(void*)>(hip, "hipFree");
-  int (*hipMemcpyDtoDAsync)(void*, void*, size_t,
-                            void*) = fn<int (*)(void*, void*, size_t, void*)>(hip,
-                                                                              "hipMemcpyDtoDAsync");
+  int (*hipInit)(unsigned) = symbol<int (*)(unsigned)>(hip, "hipInit");
+  int (*hipGetDeviceCount)(int*) = symbol<int (*)(int*)>(hip, "hipGetDeviceCount");
+  int (*hipSetDevice)(int) = symbol<int (*)(int)>(hip, "hipSetDevice");
+  int (*hipGetDevicePropertiesR0600)(void*, int) =
+      symbol<int (*)(void*, int)>(hip, "hipGetDevicePropertiesR0600");
+  int (*hipMalloc)(void**, size_t) = symbol<int (*)(void**, size_t)>(hip, "hipMalloc");
+  int (*hipFree)(void*) = symbol<int (*)(void*)>(hip, "hipFree");
+  int (*hipMemcpyDtoDAsync)(void*, void*, size_t, void*) =
+      symbol<int (*)(void*, void*, size_t, void*)>(hip, "hipMemcpyDtoDAsync");
   int (*hipModuleLoadData)(void**,
-                           const void*) = fn<int (*)(void**, const void*)>(hip,
-                                                                           "hipModuleLoadData");
-  int (*hipModuleUnload)(void*) = fn<int (*)(void*)>(hip, "hipModuleUnload");
+                           const void*) = symbol<int (*)(void**, const void*)>(hip,
+                                                                               "hipModuleLoadData");
+  int (*hipModuleUnload)(void*) = symbol<int (*)(void*)>(hip, "hipModuleUnload");
 
   int (*hiprtcCreateProgram)(void**, const char*, const char*, int, const char**, const char**) =
-      fn<int (*)(void**, const char*, const char*, int, const char**, const char**)>(
+      symbol<int (*)(void**, const char*, const char*, int, const char**, const char**)>(
           rtc, "hiprtcCreateProgram");
   int (*hiprtcCompileProgram)(void*, int, const char**) =
-      fn<int (*)(void*, int, const char**)>(rtc, "hiprtcCompileProgram");
-  int (*hiprtcGetCodeSize)(void*, size_t*) = fn<int (*)(void*, size_t*)>(rtc, "hiprtcGetCodeSize");
-  int (*hiprtcGetCode)(void*, char*) = fn<int (*)(void*, char*)>(rtc, "hiprtcGetCode");
-  int (*hiprtcDestroyProgram)(void**) = fn<int (*)(void**)>(rtc, "hiprtcDestroyProgram");
+      symbol<int (*)(void*, int, const char**)>(rtc, "hiprtcCompileProgram");
+  int (*hiprtcGetCodeSize)(void*, size_t*) = symbol<int (*)(void*, size_t*)>(rtc,
+                                                                             "hiprtcGetCodeSize");
+  int (*hiprtcGetCode)(void*, char*) = symbol<int (*)(void*, char*)>(rtc, "hiprtcGetCode");
+  int (*hiprtcDestroyProgram)(void**) = symbol<int (*)(void**)>(rtc, "hiprtcDestroyProgram");
 
-  int (*rsmi_init)(std::uint64_t) = fn<int (*)(std::uint64_t)>(smi, "rsmi_init");
-  int (*rsmi_shut_down)() = fn<int (*)()>(smi, "rsmi_shut_down");
+  int (*rsmi_init)(std::uint64_t) = symbol<int (*)(std::uint64_t)>(smi, "rsmi_init");
+  int (*rsmi_shut_down)() = symbol<int (*)()>(smi, "rsmi_shut_down");
   int (*rsmi_num_monitor_devices)(std::uint32_t*) =
-      fn<int (*)(std::uint32_t*)>(smi, "rsmi_num_monitor_devices");
+      symbol<int (*)(std::uint32_t*)>(smi, "rsmi_num_monitor_devices");
   int (*rsmi_dev_busy_percent_get)(std::uint32_t, std::uint32_t*) =
-      fn<int (*)(std::uint32_t, std::uint32_t*)>(smi, "rsmi_dev_busy_percent_get");
+      symbol<int (*)(std::uint32_t, std::uint32_t*)>(smi, "rsmi_dev_busy_percent_get");
   int (*rsmi_dev_memory_usage_get)(std::uint32_t, int, std::uint64_t*) =
-      fn<int (*)(std::uint32_t, int, std::uint64_t*)>(smi, "rsmi_dev_memory_usage_get");
+      symbol<int (*)(std::uint32_t, int, std::uint64_t*)>(smi, "rsmi_dev_memory_usage_get");
 };
 
 AmdApi& amd() {
@@ -100,9 +84,7 @@ constexpr const char* kProgram =
 class AmdFakes : public ::testing::Test {
  protected:
   void SetUp() override {
-    char tmpl[] = "/tmp/fakegpu-amd-selftest-XXXXXX";
-    ASSERT_NE(mkdtemp(tmpl), nullptr);
-    dir_ = tmpl;
+    dir_ = fakegpu::selftest::make_temp_dir("fakegpu-amd-selftest");
     for (const char* name : {"ROCR_VISIBLE_DEVICES", "HIP_VISIBLE_DEVICES", "CUDA_VISIBLE_DEVICES",
                              "FAKEGPU_STATE", "FAKEGPU_EVENTS"})
       unsetenv(name);
@@ -117,17 +99,11 @@ class AmdFakes : public ::testing::Test {
   }
   void scenario(const json& cfg) {
     const std::string path = (dir_ / "config.json").string();
-    std::ofstream(path + ".tmp") << cfg.dump();
-    fs::rename(path + ".tmp", path);
+    fakegpu::selftest::write_scenario(path, cfg);
     setenv("FAKEGPU_CONFIG", path.c_str(), 1);
     a.reset();
   }
-  json state() {
-    char* text = a.state_json();
-    json j = json::parse(text);
-    a.free_(text);
-    return j;
-  }
+  json state() { return fakegpu::selftest::read_state(a.state_json, a.free_); }
   json devices(int count) {
     json out = json::array();
     for (int i = 0; i < count; ++i)

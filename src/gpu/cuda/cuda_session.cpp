@@ -9,6 +9,7 @@
 
 #include "core/log.hpp"
 #include "gpu/cuda/kernels_ptx.hpp"
+#include "gpu/undo_on_failure.hpp"
 
 namespace keepgpu::gpu::cuda {
 namespace {
@@ -29,34 +30,25 @@ std::string log_text(const std::vector<char>& buffer) {
 
 CudaSession::CudaSession(std::shared_ptr<const CudaApi> api, int visible_ordinal)
     : api_(std::move(api)), ordinal_(visible_ordinal) {
-  try {
-    api_->check(api_->cuInit(0), "cuInit");
-    api_->check(api_->cuDeviceGet(&device_, ordinal_), "cuDeviceGet");
-    api_->check(api_->cuDevicePrimaryCtxRetain(&context_, device_), "cuDevicePrimaryCtxRetain");
-    context_retained_ = true;
-    make_current();
-    load_module();
-    // Blocking sync: the keeper thread sleeps while it waits for a chunk instead of spinning.
-    in_flight_.create_events([&](CUevent& event) {
-      api_->check(api_->cuEventCreate(&event, kEventBlockingSync | kEventDisableTiming),
-                  "cuEventCreate");
-    });
-  } catch (...) {
-    try {
-      close();
-    } catch (const GpuError& e) {
-      KG_WARN(session_log(), "rank {}: cleanup after a failed open: {}", ordinal_, e.what());
-    }
-    throw;
-  }
+  undo_on_failure(
+      [&] {
+        api_->check(api_->cuInit(0), "cuInit");
+        api_->check(api_->cuDeviceGet(&device_, ordinal_), "cuDeviceGet");
+        api_->check(api_->cuDevicePrimaryCtxRetain(&context_, device_), "cuDevicePrimaryCtxRetain");
+        context_retained_ = true;
+        make_current();
+        load_module();
+        // Blocking sync: the keeper thread sleeps while it waits for a chunk instead of spinning.
+        in_flight_.create_events([&](CUevent& event) {
+          api_->check(api_->cuEventCreate(&event, kEventBlockingSync | kEventDisableTiming),
+                      "cuEventCreate");
+        });
+      },
+      [&] { close(); }, session_log(), ordinal_, "cleanup after a failed open");
 }
 
 CudaSession::~CudaSession() {
-  try {
-    close();
-  } catch (const GpuError& e) {
-    KG_WARN(session_log(), "rank {}: release at destruction failed: {}", ordinal_, e.what());
-  }
+  close_at_destruction([&] { close(); }, session_log(), ordinal_);
 }
 
 void CudaSession::make_current() const {
@@ -111,19 +103,13 @@ void CudaSession::allocate(std::uint64_t elements) {
               "cuMemAlloc_v2");
   buffer_ = pointer;
   elements_ = elements;
-  try {
-    // Every page is written, like torch.rand: the memory is really committed on the device.
-    launch(fill_, "cuLaunchKernel(keepgpu_fill)");
-    api_->check(api_->cuCtxSynchronize(), "cuCtxSynchronize");
-  } catch (...) {
-    try {
-      free_buffer();
-    } catch (const GpuError& e) {
-      // The fill's error is the one to report; the buffer stays counted for close() to retry.
-      KG_WARN(session_log(), "rank {}: {}", ordinal_, e.what());
-    }
-    throw;
-  }
+  undo_on_failure(
+      [&] {
+        // Every page is written, like torch.rand: the memory is really committed on the device.
+        launch(fill_, "cuLaunchKernel(keepgpu_fill)");
+        api_->check(api_->cuCtxSynchronize(), "cuCtxSynchronize");
+      },
+      [&] { free_buffer(); }, session_log(), ordinal_, "freeing the buffer after a failed fill");
 }
 
 void CudaSession::free_buffer() {

@@ -6,6 +6,7 @@
 
 #include "core/log.hpp"
 #include "gpu/rocm/hip_device_query.hpp"
+#include "gpu/undo_on_failure.hpp"
 
 namespace keepgpu::gpu::rocm {
 namespace {
@@ -21,32 +22,23 @@ std::shared_ptr<spdlog::logger> session_log() {
 RocmSession::RocmSession(std::shared_ptr<const HipApi> api, int visible_ordinal,
                          SmiRuntime::Lease smi, KernelCache& kernels)
     : smi_(std::move(smi)), api_(std::move(api)), ordinal_(visible_ordinal) {
-  try {
-    api_->check(api_->hipInit(0), "hipInit");
-    select();
-    choose_path(kernels);
-    // Blocking sync: the keeper thread sleeps while it waits for a chunk instead of spinning.
-    in_flight_.create_events([&](hipEvent_t& event) {
-      api_->check(
-          api_->hipEventCreateWithFlags(&event, kHipEventBlockingSync | kHipEventDisableTiming),
-          "hipEventCreateWithFlags");
-    });
-  } catch (...) {
-    try {
-      close();
-    } catch (const GpuError& e) {
-      KG_WARN(session_log(), "rank {}: cleanup after a failed open: {}", ordinal_, e.what());
-    }
-    throw;
-  }
+  undo_on_failure(
+      [&] {
+        api_->check(api_->hipInit(0), "hipInit");
+        select();
+        choose_path(kernels);
+        // Blocking sync: the keeper thread sleeps while it waits for a chunk instead of spinning.
+        in_flight_.create_events([&](hipEvent_t& event) {
+          api_->check(
+              api_->hipEventCreateWithFlags(&event, kHipEventBlockingSync | kHipEventDisableTiming),
+              "hipEventCreateWithFlags");
+        });
+      },
+      [&] { close(); }, session_log(), ordinal_, "cleanup after a failed open");
 }
 
 RocmSession::~RocmSession() {
-  try {
-    close();
-  } catch (const GpuError& e) {
-    KG_WARN(session_log(), "rank {}: release at destruction failed: {}", ordinal_, e.what());
-  }
+  close_at_destruction([&] { close(); }, session_log(), ordinal_);
 }
 
 void RocmSession::select() const {
@@ -100,19 +92,13 @@ void RocmSession::allocate(std::uint64_t elements) {
               "hipMalloc");
   buffer_ = pointer;
   elements_ = elements;
-  try {
-    // Every page is written, like torch.rand: the memory is really committed on the device.
-    ops_->fill(buffer_, elements_);
-    api_->check(api_->hipDeviceSynchronize(), "hipDeviceSynchronize");
-  } catch (...) {
-    try {
-      free_buffer();
-    } catch (const GpuError& e) {
-      // The fill's error is the one to report; the buffer stays counted for close() to retry.
-      KG_WARN(session_log(), "rank {}: {}", ordinal_, e.what());
-    }
-    throw;
-  }
+  undo_on_failure(
+      [&] {
+        // Every page is written, like torch.rand: the memory is really committed on the device.
+        ops_->fill(buffer_, elements_);
+        api_->check(api_->hipDeviceSynchronize(), "hipDeviceSynchronize");
+      },
+      [&] { free_buffer(); }, session_log(), ordinal_, "freeing the buffer after a failed fill");
 }
 
 void RocmSession::free_buffer() {
