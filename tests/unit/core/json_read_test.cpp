@@ -167,8 +167,7 @@ TEST(StrictJson, DuplicateKeys) {
   EXPECT_NO_THROW(parse(R"([{"a": 1}, {"a": 2}])"));
   // Upstream's behaviour is available on request: the first occurrence keeps its place, the
   // last one its value.
-  const Json last =
-      parse(R"({"z": 1, "a": 2, "z": 3})", ReadOptions{64, DuplicateKeys::last_wins});
+  const Json last = parse(R"({"z": 1, "a": 2, "z": 3})", ReadOptions{64, DuplicateKeys::last_wins});
   EXPECT_EQ(last, Json({{"z", 3}, {"a", 2}}));
   EXPECT_EQ(last.begin().key(), "z");
 }
@@ -187,8 +186,7 @@ TEST(StrictJson, DepthLimit) {
 }
 
 TEST(StrictJson, ErrorsAreValueErrors) {
-  EXPECT_EQ(thrown<ValueError>([] { parse("nope"); }),
-            "Expecting value: line 1 column 1 (char 0)");
+  EXPECT_EQ(thrown<ValueError>([] { parse("nope"); }), "Expecting value: line 1 column 1 (char 0)");
 }
 
 }  // namespace
