@@ -21,6 +21,7 @@ constexpr Entry kCommands[] = {
     {"list-gpus", list_gpus_spec, run_list_gpus},
     {"service-stop", service_stop_spec, run_service_stop},
     {"dashboard", dashboard_spec, run_dashboard},
+    {"run", run_spec, run_run},
 };
 
 }  // namespace

@@ -1,4 +1,4 @@
-// The service subcommands. Each lives in its own cmd_*.cpp with its
+// The subcommands: the service's, and `run`. Each lives in its own cmd_*.cpp with its
 // option table; run_subcommand parses the options with the Click rules, answers -h/--help and
 // runs the command. Every function returns the process exit status.
 #pragma once
@@ -17,6 +17,7 @@ const CommandSpec& stop_spec();
 const CommandSpec& list_gpus_spec();
 const CommandSpec& service_stop_spec();
 const CommandSpec& dashboard_spec();
+const CommandSpec& run_spec();
 
 int run_serve(const RootArgs& root, const ParsedOptions& options);
 int run_start(const RootArgs& root, const ParsedOptions& options);
@@ -25,5 +26,6 @@ int run_stop(const RootArgs& root, const ParsedOptions& options);
 int run_list_gpus(const RootArgs& root, const ParsedOptions& options);
 int run_service_stop(const RootArgs& root, const ParsedOptions& options);
 int run_dashboard(const RootArgs& root, const ParsedOptions& options);
+int run_run(const RootArgs& root, const ParsedOptions& options);
 
 }  // namespace keepgpu::cli

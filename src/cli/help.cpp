@@ -10,9 +10,9 @@ std::string root_help() {
   Keep GPUs active with blocking or service-driven workflows.
 
   Without a command, keep-gpu holds VRAM on the selected GPUs and runs light
-  keep-alive work every interval until Ctrl+C (SIGINT) or SIGTERM, then
-  releases every GPU and exits 0. It backs off while a GPU is busier than the
-  busy threshold, or while its utilization cannot be read.
+  keep-alive work every interval until Ctrl+C (SIGINT), SIGTERM or the time
+  limit, then releases every GPU and exits 0. It backs off while a GPU is
+  busier than the busy threshold, or while its utilization cannot be read.
 
 Options:
   --interval NUMBER           Seconds between keep-alive cycles and
@@ -30,6 +30,10 @@ Options:
                               while utilization is above this percent or
                               unreadable; -1 keeps unconditionally.
                               [default: 25]
+  --duration DURATION         Release and exit after this long: 90s, 45m, 4h,
+                              1h30m or seconds (at most 366 days).
+  --until HH:MM               Release and exit at this local time (HH:MM or
+                              HH:MM:SS; a time already past means tomorrow).
   --log-level TEXT            debug, info, warning, error or critical
                               (env CONSOLE_LOG_LEVEL). [default: info]
   --log-file PATH             Also write the log to PATH (env
@@ -47,6 +51,7 @@ Commands:
   service-stop  Stop local KeepGPU service daemon started by auto-start logic.
   dashboard     Print the dashboard URL with its token; start the service if
                 needed.
+  run           Keep GPUs while a command runs: keep-gpu run [OPTIONS] -- CMD.
 
 Environment:
   KEEP_GPU_LIBCUDA, KEEP_GPU_LIBNVML   load these instead of libcuda.so.1 and

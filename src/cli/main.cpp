@@ -79,7 +79,9 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (args.subcommand) {
-    const auto labels = args.blocking_option_labels();
+    // `run` keeps in this process, like blocking mode, so keep options may come before it too.
+    const auto labels =
+        *args.subcommand == "run" ? std::vector<std::string>{} : args.blocking_option_labels();
     if (!labels.empty()) {
       std::string joined;
       for (const auto& label : labels)

@@ -19,7 +19,8 @@ constexpr OptionSpec kOptions[] = {
     {"--vram", Kind::value},           {"--busy-threshold", Kind::value},
     {"--util-threshold", Kind::value}, {"--threshold", Kind::value},
     {"--log-level", Kind::value},      {"--log-file", Kind::value},
-    {"--log-format", Kind::value},     {"--help", Kind::flag},
+    {"--log-format", Kind::value},     {"--duration", Kind::value},
+    {"--until", Kind::value},          {"--help", Kind::flag},
     {"--version", Kind::flag},
 };
 
@@ -57,6 +58,10 @@ void assign(RootArgs& args, const std::string& name, std::string value) {
     args.busy_threshold = std::move(value);
   else if (name == "--threshold")
     args.threshold = std::move(value);
+  else if (name == "--duration")
+    args.duration = std::move(value);
+  else if (name == "--until")
+    args.until = std::move(value);
   else if (name == "--log-level")
     args.log_level = std::move(value);
   else if (name == "--log-file")
@@ -84,6 +89,8 @@ std::vector<std::string> RootArgs::blocking_option_labels() const {
   if (threshold) labels.emplace_back("--threshold");
   if (busy_threshold) labels.emplace_back("--busy-threshold/--util-threshold");
   if (interval) labels.emplace_back("--interval");
+  if (duration) labels.emplace_back("--duration");
+  if (until) labels.emplace_back("--until");
   return labels;
 }
 

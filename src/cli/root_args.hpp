@@ -24,6 +24,8 @@ struct RootArgs {
   std::optional<std::string> vram;
   std::optional<std::string> busy_threshold;  // --busy-threshold or --util-threshold
   std::optional<std::string> threshold;       // deprecated, hidden
+  std::optional<std::string> duration;        // --duration 45m
+  std::optional<std::string> until;           // --until 18:30
   // Logging and meta options.
   std::optional<std::string> log_level;
   std::optional<std::string> log_file;
@@ -35,13 +37,13 @@ struct RootArgs {
   std::vector<std::string> subcommand_args;
 
   // Labels of the blocking options given, always in this order: --gpu-ids, --vram, --threshold,
-  // --busy-threshold/--util-threshold (either alias), --interval.
+  // --busy-threshold/--util-threshold (either alias), --interval, --duration, --until.
   std::vector<std::string> blocking_option_labels() const;
 };
 
 inline const std::vector<std::string>& subcommand_names() {
-  static const std::vector<std::string> names = {"serve",     "start",        "status",   "stop",
-                                                 "list-gpus", "service-stop", "dashboard"};
+  static const std::vector<std::string> names = {"serve",     "start",        "status",    "stop",
+                                                 "list-gpus", "service-stop", "dashboard", "run"};
   return names;
 }
 

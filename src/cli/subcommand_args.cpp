@@ -67,6 +67,12 @@ ParsedOptions parse_subcommand_args(const CommandSpec& spec, const std::vector<s
   bool options_ended = false;
   for (std::size_t i = 0; i < argv.size(); ++i) {
     const std::string& token = argv[i];
+    if (spec.takes_command && !options_ended &&
+        (token == "--" || token == "-" || token.empty() || token[0] != '-')) {
+      const std::size_t first = token == "--" ? i + 1 : i;
+      parsed.command.assign(argv.begin() + static_cast<std::ptrdiff_t>(first), argv.end());
+      break;
+    }
     if (options_ended || token == "-" || token.empty() || token[0] != '-') {
       extra.push_back(token);
       continue;
@@ -118,8 +124,9 @@ ParsedOptions parse_subcommand_args(const CommandSpec& spec, const std::vector<s
 }
 
 std::string subcommand_help(const CommandSpec& spec) {
-  std::string out = fmt::format("Usage: keep-gpu {} [OPTIONS]\n\n  {}\n\nOptions:\n", spec.name,
-                                spec.description);
+  const std::string arguments = spec.usage_arguments.empty() ? "" : " " + spec.usage_arguments;
+  std::string out = fmt::format("Usage: keep-gpu {} [OPTIONS]{}\n\n  {}\n\nOptions:\n", spec.name,
+                                arguments, spec.description);
   constexpr std::size_t kColumn = 30;
   auto emit = [&](const std::string& names, const std::string& text) {
     std::string line = "  " + names;

@@ -37,11 +37,16 @@ struct CommandSpec {
   std::string description;
   std::vector<OptionSpec> options;
   std::string epilog;  // extra help text after the options
+  // `keep-gpu run`: the first positional token, or whatever follows `--`, starts a command line
+  // that is kept whole (its own options included) in ParsedOptions::command.
+  bool takes_command = false;
+  std::string usage_arguments;  // after "[OPTIONS]" in the usage line, e.g. "-- COMMAND [ARGS]..."
 };
 
 struct ParsedOptions {
   std::map<std::string, std::string> values;  // key -> last value given
   bool help = false;
+  std::vector<std::string> command;  // CommandSpec::takes_command only
 
   const std::string* get(const std::string& key) const {
     auto it = values.find(key);

@@ -70,7 +70,7 @@ void check_param_names(std::string_view method, const core::Json& params,
                  "ValueError");
 }
 
-StartRequest validate_start_params(const core::Json& params) {
+StartRequest validate_start_params(const core::Json& params, core::WallClock::time_point now) {
   StartRequest request;
   core::Json gpu_ids = nullptr;
   if (auto it = params.find("gpu_ids"); it != params.end() && !it->is_null()) {
@@ -108,11 +108,36 @@ StartRequest validate_start_params(const core::Json& params) {
     request.job_id = validated_job_id(*it);
   }
 
+  const auto given = [&](const char* name) {
+    const auto it = params.find(name);
+    return it != params.end() && !it->is_null() ? &*it : nullptr;
+  };
+  const core::Json* duration = given("duration");
+  const core::Json* until = given("until");
+  if (duration != nullptr && until != nullptr) {
+    throw ApiError(kInvalidParams, "give either duration or until, not both", "ValueError");
+  }
+  if (duration != nullptr) {
+    const double seconds =
+        as_invalid_params([&] { return core::validate_duration_json(*duration); });
+    request.ends_at = core::deadline_after(now, seconds);
+  }
+  if (until != nullptr) {
+    request.ends_at = as_invalid_params([&] {
+      // A number or another non-string fails the same grammar, with the value shown.
+      const std::string text =
+          until->is_string() ? until->get<std::string>() : core::json::dump(*until);
+      return core::validate_until(core::parse_iso8601(text), now);
+    });
+  }
+
   request.params = core::Json::object();
   request.params["gpu_ids"] = std::move(gpu_ids);
   request.params["vram"] = std::move(vram);
   request.params["interval"] = std::move(interval);
   request.params["busy_threshold"] = busy_threshold;
+  if (duration != nullptr) request.params["duration"] = *duration;
+  if (until != nullptr) request.params["until"] = *until;
   return request;
 }
 

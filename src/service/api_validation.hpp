@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "core/json.hpp"
+#include "core/time_limit.hpp"
 
 #include "service/api_error.hpp"
 #include "service/session_manager.hpp"
@@ -18,8 +19,8 @@
 namespace keepgpu::service {
 
 // Parameter names each direct method accepts.
-inline constexpr std::string_view kStartKeepNames[] = {"gpu_ids", "vram", "interval",
-                                                       "busy_threshold", "job_id"};
+inline constexpr std::string_view kStartKeepNames[] = {
+    "gpu_ids", "vram", "interval", "busy_threshold", "job_id", "duration", "until"};
 inline constexpr std::string_view kJobIdNames[] = {"job_id"};
 
 // The members of `object` not in `allowed`, sorted (byte order, as Python sorts str).
@@ -30,10 +31,13 @@ std::vector<std::string> unknown_names(const core::Json& object,
 void check_param_names(std::string_view method, const core::Json& params,
                        std::span<const std::string_view> allowed);
 
-// The start_keep parameter checks in order (gpu_ids, interval, busy_threshold, vram, job_id), first
-// failure wins as ApiError(-32602). Fills the group options and the params echo, which keeps the
-// caller's JSON values (an integer interval stays an integer, a vram string is not trimmed).
-StartRequest validate_start_params(const core::Json& params);
+// The start_keep parameter checks in order (gpu_ids, interval, busy_threshold, vram, job_id,
+// then the time limit: duration or until, not both), first failure wins as ApiError(-32602).
+// Fills the group options, the session's end (`duration` seconds after `now`, or `until`) and the
+// params echo, which keeps the caller's JSON values (an integer interval stays an integer, a vram
+// string is not trimmed; duration and until appear only when given).
+StartRequest validate_start_params(const core::Json& params,
+                                   core::WallClock::time_point now = core::WallClock::now());
 
 // The `job_id` of stop_keep/status: absent or null -> nullopt (all sessions); otherwise it must
 // satisfy the job-id grammar (ApiError -32602 "job_id must be a URL-path-safe non-empty string").

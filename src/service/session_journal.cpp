@@ -41,7 +41,9 @@ std::string journal_text(const std::vector<JournalEntry>& entries, pid_t pid,
                          const std::optional<std::string>& start_time) {
   core::Json sessions = core::Json::array();
   for (const auto& entry : entries) {
-    sessions.push_back({{"job_id", entry.job_id}, {"params", entry.params}});
+    core::Json item = {{"job_id", entry.job_id}, {"params", entry.params}};
+    if (entry.ends_at) item["ends_at"] = *entry.ends_at;
+    sessions.push_back(std::move(item));
   }
   core::Json doc = {{"version", kVersion}, {"pid", pid}, {"sessions", std::move(sessions)}};
   if (start_time) doc["start_time"] = *start_time;
@@ -120,7 +122,10 @@ JournalContents SessionJournal::read() const {
       KG_WARN(logger(), "Ignoring entry {} of the session journal {}: not a session", index,
               path_.string());
     } else {
-      out.sessions.push_back({job_id->get<std::string>(), *params});
+      JournalEntry entry{job_id->get<std::string>(), *params, std::nullopt};
+      if (const auto ends = item.find("ends_at"); ends != item.end() && ends->is_string())
+        entry.ends_at = ends->get<std::string>();
+      out.sessions.push_back(std::move(entry));
     }
     ++index;
   }

@@ -17,10 +17,12 @@
 namespace keepgpu::service {
 
 // One session: its id and the params status echoes (gpu_ids, vram, interval, busy_threshold,
-// JSON types kept), which are exactly what a start needs to build it again.
+// JSON types kept), which are exactly what a start needs to build it again, and the moment its
+// time limit ends (ISO 8601 with offset), so a restored session ends when it was first told to.
 struct JournalEntry {
   std::string job_id;
   core::Json params;
+  std::optional<std::string> ends_at{};
 };
 
 struct JournalContents {

@@ -66,6 +66,7 @@ struct Session {
   State state = State::active;
   std::optional<std::string> last_error;
   bool restored = false;  // brought back from the journal of a daemon that died
+  std::optional<core::WallClock::time_point> ends_at;  // its time limit, if any
 };
 
 struct Reservation {
@@ -78,6 +79,7 @@ struct Reservation {
   std::exception_ptr error;   // why the start failed
   std::shared_ptr<Session> produced;  // the session registered from this reservation
   bool restored = false;              // a restore from the journal
+  std::optional<core::WallClock::time_point> ends_at;
 };
 
 // One release of one session. The release thread applies its own result to the registry, so a
@@ -117,25 +119,33 @@ core::Json record(const std::string& job_id, const core::Json& params, const cha
   return out;
 }
 
-// The key is present only on restored sessions, so other records keep their upstream shape.
-core::Json mark_restored(core::Json out, bool restored) {
+std::optional<std::string> iso_time(const std::optional<core::WallClock::time_point>& at) {
+  if (!at) return std::nullopt;
+  return core::format_iso8601_local(*at);
+}
+
+// The keys are present only on restored sessions and on sessions with a time limit, so other
+// records keep their upstream shape.
+core::Json mark_extras(core::Json out, bool restored,
+                       const std::optional<core::WallClock::time_point>& ends_at) {
   if (restored) out["restored"] = true;
+  if (ends_at) out["ends_at"] = *iso_time(ends_at);
   return out;
 }
 
 core::Json reservation_record(const Reservation& reservation) {
-  return mark_restored(
+  return mark_extras(
       record(reservation.job_id, reservation.params,
              reservation.pending_stop ? "stopping" : "starting",
              reservation.pending_stop ? std::optional<std::string>(kReleaseTimedOutMessage)
                                       : std::nullopt),
-      reservation.restored);
+      reservation.restored, reservation.ends_at);
 }
 
 core::Json session_record(const Session& session) {
-  return mark_restored(
+  return mark_extras(
       record(session.job_id, session.params, to_text(session.state), session.last_error),
-      session.restored);
+      session.restored, session.ends_at);
 }
 
 // A record and the group whose keepers complete it; taken under the registry lock, completed
@@ -245,7 +255,11 @@ struct SessionManager::Core : std::enable_shared_from_this<Core> {
     }
   }
 
-  std::shared_ptr<Reservation> reserve(const std::string& job_id, core::Json params, bool restored);
+  std::shared_ptr<Reservation> reserve(const std::string& job_id, core::Json params, bool restored,
+                                       std::optional<core::WallClock::time_point> ends_at);
+  // Ends `session` at its time limit, unless it is stopped or replaced first. Runs on a
+  // background thread of its own.
+  void watch_time_limit(const std::shared_ptr<Session>& session);
   std::string launch(const std::shared_ptr<Reservation>& reservation, keeper::GroupOptions options);
   std::string start(StartRequest request);
   void restore_one(const std::shared_ptr<Reservation>& reservation,
@@ -270,12 +284,13 @@ struct SessionManager::Core : std::enable_shared_from_this<Core> {
 
 std::string SessionManager::Core::start(StartRequest request) {
   const std::string job_id = request.job_id ? *request.job_id : core::generate_job_id();
-  const auto reservation = reserve(job_id, std::move(request.params), false);
+  const auto reservation = reserve(job_id, std::move(request.params), false, request.ends_at);
   return launch(reservation, std::move(request.options));
 }
 
-std::shared_ptr<Reservation> SessionManager::Core::reserve(const std::string& job_id,
-                                                           core::Json params, bool restored) {
+std::shared_ptr<Reservation> SessionManager::Core::reserve(
+    const std::string& job_id, core::Json params, bool restored,
+    std::optional<core::WallClock::time_point> ends_at) {
   auto reservation = std::make_shared<Reservation>();
   // Check and reservation are one step, so a duplicate arriving during a slow start is
   // rejected before a second controller is ever built.
@@ -287,6 +302,7 @@ std::shared_ptr<Reservation> SessionManager::Core::reserve(const std::string& jo
   reservation->job_id = job_id;
   reservation->params = std::move(params);
   reservation->restored = restored;
+  reservation->ends_at = ends_at;
   reservations.push_back(reservation);
   return reservation;
 }
@@ -367,6 +383,7 @@ void SessionManager::Core::run_start(const std::shared_ptr<Reservation>& reserva
         session->params = reservation->params;
         session->group = group;
         session->restored = reservation->restored;
+        session->ends_at = reservation->ends_at;
         if (reservation->pending_stop) {
           session->state = State::stopping;
           session->last_error = kReleaseTimedOutMessage;
@@ -402,6 +419,48 @@ void SessionManager::Core::run_start(const std::shared_ptr<Reservation>& reserva
     task->waiter_gave_up = true;
     task->pending_stop = true;
     run_release(release_now, task);
+    return;
+  }
+  if (reservation->ends_at && reservation->produced) {
+    // This thread is done with the start: it becomes the session's timer.
+    watch_time_limit(reservation->produced);
+  }
+}
+
+void SessionManager::Core::watch_time_limit(const std::shared_ptr<Session>& session) {
+  const core::WallClock::time_point ends_at = *session->ends_at;
+  std::unique_lock lock(mutex);
+  // Stopped, replaced, or being released by someone else: the limit no longer concerns us.
+  const auto settled = [&] {
+    return !registered(*session) || session->state == State::stopping ||
+           session->state == State::stop_failed;
+  };
+  for (;;) {
+    if (settled()) return;
+    const auto left = core::remaining_until(ends_at, core::WallClock::now());
+    if (left.count() <= 0) break;
+    // Woken by every registry change, and at least once a minute, so a changed wall clock is
+    // noticed: the limit is a moment, not an amount of sleep.
+    changed.wait_for(lock, std::min(left, std::chrono::milliseconds(60000)), settled);
+  }
+  session->state = State::stopping;
+  session->last_error.reset();
+  lock.unlock();
+  KG_INFO(logger(), "Keep session {} reached its time limit ({}); releasing it", session->job_id,
+          core::format_iso8601_local(ends_at));
+  const TargetOutcome outcome = release_all({session}, false).front();
+  switch (outcome.outcome) {
+    case Outcome::released:
+      KG_INFO(logger(), "Stopped keep session {} at its time limit", session->job_id);
+      break;
+    case Outcome::failed:
+      KG_ERROR(logger(), "Failed to stop keep session {} at its time limit: {}", session->job_id,
+               outcome.error);
+      break;
+    case Outcome::timed_out:
+      KG_WARN(logger(), "Timed out while stopping keep session {} at its time limit",
+              session->job_id);
+      break;
   }
 }
 
@@ -415,10 +474,13 @@ void SessionManager::Core::sync_journal() {
     std::lock_guard lock(mutex);
     // Restores in progress first: they were in the journal before anything started here.
     for (const auto& reservation : reservations) {
-      if (reservation->restored) entries.push_back({reservation->job_id, reservation->params});
+      if (reservation->restored) {
+        entries.push_back(
+            {reservation->job_id, reservation->params, iso_time(reservation->ends_at)});
+      }
     }
     for (const auto& session : sessions)
-      entries.push_back({session->job_id, session->params});
+      entries.push_back({session->job_id, session->params, iso_time(session->ends_at)});
   }
   journal->write(entries);
 }
@@ -837,9 +899,26 @@ std::vector<std::string> SessionManager::restore(const std::vector<JournalEntry>
       // The same rules as any start: params a daemon once accepted are checked again here.
       core::Json params = entry.params;
       params["job_id"] = entry.job_id;
+      // The journaled end, not one recomputed from `duration` now.
+      std::optional<core::WallClock::time_point> ends_at;
+      if (entry.ends_at) ends_at = core::parse_iso8601(*entry.ends_at);
+      if (ends_at && *ends_at <= core::WallClock::now()) {
+        KG_WARN(logger(),
+                "Keep session {} reached its time limit ({}) while no KeepGPU service ran; it is "
+                "not restored",
+                entry.job_id, *entry.ends_at);
+        continue;
+      }
+      // A `until` that has passed is handled above; validating as of the start keeps the rest.
+      params.erase("until");
+      params.erase("duration");
       StartRequest request = validate_start_params(params);
       options = std::move(request.options);
-      reservation = core_->reserve(entry.job_id, std::move(request.params), true);
+      core::Json echo = std::move(request.params);
+      if (const auto it = entry.params.find("duration"); it != entry.params.end())
+        echo["duration"] = *it;
+      if (const auto it = entry.params.find("until"); it != entry.params.end()) echo["until"] = *it;
+      reservation = core_->reserve(entry.job_id, std::move(echo), true, ends_at);
     } catch (const std::exception& e) {
       KG_ERROR(logger(),
                "Cannot restore keep session {} left by a KeepGPU service that did not shut down "

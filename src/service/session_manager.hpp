@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "core/json.hpp"
+#include "core/time_limit.hpp"
 
 #include "keeper/keeper_group.hpp"
 #include "service/session_journal.hpp"
@@ -53,6 +54,8 @@ struct StartRequest {
   keeper::GroupOptions options;       // gpu_ids, interval, vram, busy_threshold
   core::Json params;                  // exactly what status echoes: gpu_ids, vram, interval,
                                       // busy_threshold (original JSON types kept)
+  // When the session ends by itself (its `duration` or `until`); nullopt: it runs until stopped.
+  std::optional<core::WallClock::time_point> ends_at;
 };
 
 // Builds (and validates against the hardware) the group for a session. The default builds a real

@@ -173,11 +173,12 @@ async function typeInto(locator, value) {
 }
 
 // Fills the start form (only the fields given) and submits it.
-async function submitStart(page, { gpuIds, vram, interval, busyThreshold } = {}) {
+async function submitStart(page, { gpuIds, vram, interval, busyThreshold, duration } = {}) {
   if (gpuIds !== undefined) await typeInto(byId(page, "input-gpu-ids"), gpuIds);
   if (vram !== undefined) await typeInto(byId(page, "input-vram"), vram);
   if (interval !== undefined) await typeInto(byId(page, "input-interval"), interval);
   if (busyThreshold !== undefined) await typeInto(byId(page, "input-busy-threshold"), busyThreshold);
+  if (duration !== undefined) await typeInto(byId(page, "input-duration"), duration);
   await byId(page, "start-button").click();
 }
 
@@ -450,6 +451,14 @@ test("bad input shows the form's or the server's message and starts nothing", as
   assert.equal(await messageOf(page), "Start failed: VRAM value is required");
   await typeInto(byId(page, "input-vram"), "1GiB");
 
+  await byId(page, "refresh-button").click();
+  await waitMessage(page, /^Dashboard refreshed\.$/);
+  await submitStart(page, { duration: "5x" });
+  await waitMessage(page, /^Start failed: /);
+  assert.equal(await messageOf(page),
+               "Start failed: Time limit must be a length of time such as 90s, 45m, 4h or 1h30m");
+  await typeInto(byId(page, "input-duration"), "");
+
   assert.equal(world.posts, before.posts + 1, "an invalid form was sent to the server");
   await waitNoSessions(page);
   assert.equal(world.fake.allocated(0), 0);
@@ -460,12 +469,20 @@ test("bad input shows the form's or the server's message and starts nothing", as
 test("Release All releases two sessions", async () => {
   const page = world.page;
   const first = await startSession(page, { gpuIds: "0", vram: "256MiB" });
-  const second = await startSession(page, { gpuIds: "1", vram: "512MiB" });
+  // The second has a time limit: it is sent as seconds and shown with its end.
+  const second = await startSession(page, { gpuIds: "1", vram: "512MiB", duration: "1h30m" });
   assert.notEqual(first, second);
   assert.equal(await page.getByTestId("session-card").count(), 2);
   assert.equal(await text(byId(page, "sessions-count")), "2 tracked");
   assert.equal(await text(sessionCard(page, second).getByTestId("session-command")),
-               "keep-gpu start --gpu-ids 1 --vram 512MiB --interval 300 --busy-threshold 25");
+               "keep-gpu start --gpu-ids 1 --vram 512MiB --interval 300 --busy-threshold 25 --duration 5400");
+  const limited = (await api("GET", `/api/sessions/${second}`)).body;
+  assert.equal(limited.params.duration, 5400);
+  const left = (Date.parse(limited.ends_at) - Date.now()) / 1000;
+  assert.ok(left > 5300 && left <= 5400, `ends_at ${limited.ends_at} is 1h30m ahead`);
+  assert.match(await text(sessionCard(page, second).getByTestId("session-summary")),
+               /^Visible GPUs 1 · 512MiB · 300s · threshold 25% · ends (\w{3} \d{1,2}, )?\d\d:\d\d( [AP]M)?$/);
+  assert.equal(await byId(page, "input-duration").inputValue(), "", "the form is reset after a start");
   await until(() => world.fake.allocated(0) === 256 * MiB && world.fake.allocated(1) === 512 * MiB,
               "both sessions allocated on the fake GPUs");
 

@@ -4,7 +4,9 @@
 
 const AUTO_REFRESH_MS = 10000;
 const TIMEOUT_MS = { GET: 15000, POST: 15000, DELETE: 25000 };
-const FORM_DEFAULTS = { gpuIds: "", vram: "1GiB", interval: "300", busyThreshold: "25" };
+const FORM_DEFAULTS = { gpuIds: "", vram: "1GiB", interval: "300", busyThreshold: "25", duration: "" };
+// The longest time limit the service takes: 366 days.
+const MAX_DURATION_SECONDS = 366 * 24 * 3600;
 const THEME_KEY = "keepgpu-dashboard-theme";
 const SVG_NS = "http://www.w3.org/2000/svg";
 const PLUS_HINT = ". Use plain ASCII numbers without leading plus signs.";
@@ -206,11 +208,21 @@ function sessionStateDetail(session) {
   }
 }
 
-function sessionSummary(params) {
+// "18:30" today, or "Dec 8, 18:30" on another day, in the browser's time zone.
+function formatEnd(iso) {
+  const at = new Date(iso);
+  if (Number.isNaN(at.getTime())) return String(iso);
+  const time = at.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+  if (at.toDateString() === new Date().toDateString()) return time;
+  return `${at.toLocaleDateString([], { month: "short", day: "numeric" })}, ${time}`;
+}
+
+function sessionSummary(params, endsAt) {
   const p = isObject(params) ? params : {};
   const vram = p.vram === undefined || p.vram === null ? "n/a" : String(p.vram);
   const interval = p.interval === undefined || p.interval === null ? "n/a" : String(p.interval);
-  return `Visible GPUs ${formatGpuTargets(p.gpu_ids)} · ${vram} · ${interval}s · threshold ${formatThreshold(p.busy_threshold)}`;
+  const summary = `Visible GPUs ${formatGpuTargets(p.gpu_ids)} · ${vram} · ${interval}s · threshold ${formatThreshold(p.busy_threshold)}`;
+  return typeof endsAt === "string" ? `${summary} · ends ${formatEnd(endsAt)}` : summary;
 }
 
 // Values that are safe as bare shell words are printed as given; anything else
@@ -230,6 +242,7 @@ function sessionCommand(params) {
   if (p.busy_threshold !== undefined && p.busy_threshold !== null) {
     parts.push("--busy-threshold", shellWord(p.busy_threshold));
   }
+  if (typeof p.duration === "number") parts.push("--duration", shellWord(p.duration));
   return parts.join(" ");
 }
 
@@ -312,6 +325,27 @@ function parseBusyThreshold(input) {
   return value;
 }
 
+// "90s", "45m", "4h", "1h30m", "1.5h" or a number of seconds, as `keep-gpu --duration` takes it;
+// empty means no limit (null).
+function parseDuration(input) {
+  const raw = input.value.trim();
+  if (!raw) return null;
+  const message = "Time limit must be a length of time such as 90s, 45m, 4h or 1h30m";
+  const unit = { s: 1, m: 60, h: 3600, d: 86400 };
+  let seconds;
+  if (/^(?:[0-9]+\.?[0-9]*|\.[0-9]+)$/.test(raw)) {
+    seconds = Number(raw);
+  } else if (/^(?:(?:[0-9]+\.?[0-9]*|\.[0-9]+)[smhd])+$/.test(raw)) {
+    seconds = 0;
+    for (const [, number, letter] of raw.matchAll(/([0-9.]+)([smhd])/g)) seconds += Number(number) * unit[letter];
+  } else {
+    throw new Error(message);
+  }
+  if (!Number.isFinite(seconds) || seconds <= 0) throw new Error(message);
+  if (seconds > MAX_DURATION_SECONDS) throw new Error("Time limit must be at most 366 days");
+  return seconds;
+}
+
 // Reads and validates the form; throws with the user-facing message.
 function buildStartPayload() {
   const gpuIds = parseGpuIds($("input-gpu-ids").value);
@@ -319,7 +353,10 @@ function buildStartPayload() {
   if (!vram) throw new Error("VRAM value is required");
   const interval = parseInterval($("input-interval"));
   const busyThreshold = parseBusyThreshold($("input-busy-threshold"));
-  return { gpu_ids: gpuIds, vram, interval, busy_threshold: busyThreshold };
+  const duration = parseDuration($("input-duration"));
+  const payload = { gpu_ids: gpuIds, vram, interval, busy_threshold: busyThreshold };
+  if (duration !== null) payload.duration = duration;
+  return payload;
 }
 
 function resetForm() {
@@ -327,6 +364,7 @@ function resetForm() {
   $("input-vram").value = FORM_DEFAULTS.vram;
   $("input-interval").value = FORM_DEFAULTS.interval;
   $("input-busy-threshold").value = FORM_DEFAULTS.busyThreshold;
+  $("input-duration").value = FORM_DEFAULTS.duration;
 }
 
 /* --------------------------------------------------------------- refresh */
@@ -572,7 +610,7 @@ function sessionCard(session) {
       ]),
       release,
     ]),
-    el("p", { className: "session-summary", testid: "session-summary", text: sessionSummary(session.params) }),
+    el("p", { className: "session-summary", testid: "session-summary", text: sessionSummary(session.params, session.ends_at) }),
     detail ? el("p", { className: "session-detail", testid: "session-detail", text: detail }) : null,
     sessionGpuList(session),
     el("div", { className: "command-row" }, [

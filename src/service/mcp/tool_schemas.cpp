@@ -2,6 +2,7 @@
 // schemas, plus output schemas that match what each tool returns, so
 // clients that validate structuredContent accept it.
 #include "core/defaults.hpp"
+#include "core/time_limit.hpp"
 #include "service/mcp/protocol.hpp"
 
 namespace keepgpu::service::mcp {
@@ -39,7 +40,9 @@ json session_params_schema() {
       {{"gpu_ids", {{"type", {"array", "null"}}, {"items", {{"type", "integer"}}}}},
        {"vram", {{"type", {"string", "integer"}}}},
        {"interval", {{"type", "number"}}},
-       {"busy_threshold", {{"type", "integer"}}}});
+       {"busy_threshold", {{"type", "integer"}}},
+       {"duration", {{"type", "number"}}},
+       {"until", {{"type", "string"}}}});
 }
 
 json session_state_schema() {
@@ -82,7 +85,21 @@ json start_keep_tool() {
               {"default", core::kDefaultBusyThreshold},
               {"description",
                "Defaults to 25; -1 disables utilization backoff; 0..100 backs off."}}},
-            {"job_id", job_id_property("Optional URL-path-safe session identifier.")}})},
+            {"job_id", job_id_property("Optional URL-path-safe session identifier.")},
+            {"duration",
+             {{"type", {"number", "null"}},
+              {"exclusiveMinimum", 0},
+              {"maximum", core::kMaxTimeLimitSeconds},
+              {"description",
+               "Optional time limit in seconds: the session releases its GPUs and ends by "
+               "itself this long after it starts. Not together with until."}}},
+            {"until",
+             {{"type", {"string", "null"}},
+              {"format", "date-time"},
+              {"description",
+               "Optional end as an ISO 8601 date-time with offset, e.g. "
+               "2026-12-07T18:00:00+01:00; the session releases its GPUs and ends then. Not "
+               "together with duration."}}}})},
       {"outputSchema", object_schema({{"job_id", {{"type", "string"}}}}, {"job_id"})},
   };
 }
@@ -124,6 +141,12 @@ json held_bytes_schema() {
           {"description", "Bytes the driver holds for the session now, over all its GPUs."}};
 }
 
+json ends_at_schema() {
+  return {{"type", "string"},
+          {"format", "date-time"},
+          {"description", "When the session's time limit ends it (only with duration or until)."}};
+}
+
 json status_tool() {
   const json record =
       object_schema({{"job_id", {{"type", "string"}}},
@@ -132,7 +155,8 @@ json status_tool() {
                      {"last_error", {{"type", {"string", "null"}}}},
                      {"held_bytes", held_bytes_schema()},
                      {"gpus", {{"type", "array"}, {"items", session_gpu_schema()}}},
-                     {"restored", {{"type", "boolean"}}}},
+                     {"restored", {{"type", "boolean"}}},
+                     {"ends_at", ends_at_schema()}},
                     {"job_id", "params", "state", "last_error", "held_bytes", "gpus"});
   return {
       {"name", "status"},
@@ -151,7 +175,8 @@ json status_tool() {
                       {"last_error", {{"type", {"string", "null"}}}},
                       {"held_bytes", held_bytes_schema()},
                       {"gpus", {{"type", "array"}, {"items", session_gpu_schema()}}},
-                      {"restored", {{"type", "boolean"}}}})},
+                      {"restored", {{"type", "boolean"}}},
+                      {"ends_at", ends_at_schema()}})},
   };
 }
 

@@ -26,6 +26,20 @@ TEST(SubcommandArgs, ValuesAreTakenVerbatimAndTheLastOneWins) {
   EXPECT_EQ(*b.get("port"), "0");
 }
 
+TEST(SubcommandArgs, RunKeepsTheCommandWholeAfterItsOptions) {
+  const auto a = parse_subcommand_args(run_spec(), {"--gpu-ids", "0", "--", "python", "-h", "--"});
+  EXPECT_EQ(*a.get("gpu_ids"), "0");
+  EXPECT_EQ(a.command, (std::vector<std::string>{"python", "-h", "--"}));
+  EXPECT_FALSE(a.help) << "options after the command are the command's";
+  const auto b = parse_subcommand_args(run_spec(), {"--vram", "1GiB", "sh", "-c", "exit 3"});
+  EXPECT_EQ(b.command, (std::vector<std::string>{"sh", "-c", "exit 3"}));
+  const auto c = parse_subcommand_args(run_spec(), {"--duration", "5m"});
+  EXPECT_TRUE(c.command.empty());
+  EXPECT_EQ(usage_error_of(run_spec(), {"--bogus", "--", "true"}), "No such option: --bogus");
+  EXPECT_EQ(usage_error_of(start_spec(), {"--", "true"}), "Got unexpected extra argument (true)")
+      << "only run takes a command";
+}
+
 TEST(SubcommandArgs, AValueOptionSwallowsTheNextToken) {
   const auto a = parse_subcommand_args(stop_spec(), {"--job-id", "--all"});
   EXPECT_EQ(*a.get("job_id"), "--all");

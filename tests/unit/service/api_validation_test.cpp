@@ -128,6 +128,43 @@ TEST_F(StartValidation, FirstFailureWinsInSpecOrder) {
   expect_rejected(R"({"vram": "x", "job_id": ""})", "invalid format: x, should be like '1000 MB'");
 }
 
+TEST_F(StartValidation, TimeLimitsComeAfterTheUpstreamFields) {
+  expect_rejected(R"({"vram": "x", "duration": 0})", "invalid format: x, should be like '1000 MB'");
+  expect_rejected(R"({"job_id": "", "duration": 0})",
+                  "job_id must be a URL-path-safe non-empty string");
+  expect_rejected(R"({"duration": 0})", "duration must be a positive number of seconds");
+  expect_rejected(R"({"duration": true})", "duration must be a positive number of seconds");
+  expect_rejected(R"({"duration": 31622401})",
+                  "duration must be at most 366 days (31622400 seconds)");
+  expect_rejected(R"({"until": "2099-01-01T00:00:00"})",
+                  "until must be an ISO 8601 date and time with an offset, e.g. "
+                  "2026-12-07T18:00:00+01:00 or 2026-12-07T17:00:00Z (got '2099-01-01T00:00:00')");
+  expect_rejected(R"({"until": 5})",
+                  "until must be an ISO 8601 date and time with an offset, e.g. "
+                  "2026-12-07T18:00:00+01:00 or 2026-12-07T17:00:00Z (got '5')");
+  expect_rejected(R"({"until": "2001-01-01T00:00:00Z"})", "until must be in the future");
+  expect_rejected(R"({"duration": 5, "until": "2001-01-01T00:00:00Z"})",
+                  "give either duration or until, not both");
+}
+
+TEST(StartTimeLimit, EndsAtIsCountedFromNowAndTheEchoKeepsTheField) {
+  const auto now = core::parse_iso8601("2026-12-07T17:00:00Z");
+  const auto with_duration = service::validate_start_params(js(R"({"duration": 90})"), now);
+  ASSERT_TRUE(with_duration.ends_at.has_value());
+  EXPECT_EQ(*with_duration.ends_at - now, std::chrono::seconds(90));
+  EXPECT_EQ(with_duration.params.at("duration"), js("90"));
+  EXPECT_FALSE(with_duration.params.contains("until"));
+
+  const auto with_until =
+      service::validate_start_params(js(R"({"until": "2026-12-07T19:00:00+01:00"})"), now);
+  EXPECT_EQ(with_until.ends_at, core::parse_iso8601("2026-12-07T18:00:00Z"));
+  EXPECT_EQ(with_until.params.at("until"), js(R"("2026-12-07T19:00:00+01:00")"));
+
+  const auto open = service::validate_start_params(js(R"({"duration": null})"), now);
+  EXPECT_FALSE(open.ends_at.has_value());
+  EXPECT_FALSE(open.params.contains("duration")) << "a null limit is no limit and is not echoed";
+}
+
 TEST_F(StartValidation, UnknownParamsComeFirstSortedAndJoined) {
   expect_rejected(R"({"b": 1, "a": 2, "interval": 0})", "Unknown params for start_keep: a, b");
 }
