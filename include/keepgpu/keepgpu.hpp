@@ -27,6 +27,9 @@ struct CudaControllerOptions {
   int relu_iterations = 5000;         // in-place ReLU launches per batch
   std::string vram_to_keep = "1GiB";  // e.g. "512MB", "1.5GiB", "1073741824"
   int busy_threshold = 25;            // percent; -1 disables backoff
+  // 1..100: present about this utilization percent with a timed kernel every 100 ms instead of
+  // the ReLU batch every interval (0).
+  int util_target = 0;
 };
 
 // Keeps one GPU. Construction validates the options and the rank against the visible devices
@@ -58,6 +61,7 @@ struct GlobalControllerOptions {
   double interval = 300.0;
   std::string vram = "1GiB";
   int busy_threshold = 25;
+  int util_target = 0;  // as CudaControllerOptions::util_target
 };
 
 // Keeps several GPUs: serial start with rollback, concurrent release with aggregated errors.

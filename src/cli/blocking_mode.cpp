@@ -34,6 +34,7 @@ const std::shared_ptr<spdlog::logger>& logger() {
 struct BlockingConfig {
   core::Interval interval;
   int busy_threshold = core::kDefaultBusyThreshold;
+  int util_target = 0;
   std::optional<std::vector<std::int64_t>> gpu_ids;
   std::string vram{core::kDefaultVram};
   std::optional<core::LegacyThreshold::Kind> legacy;
@@ -78,6 +79,7 @@ BlockingConfig validate(const RootArgs& args) {
   }
   core::parse_vram_elements(config.vram);
   if (legacy_busy) config.busy_threshold = core::validate_busy_threshold(*legacy_busy);
+  if (args.util_target) config.util_target = core::parse_util_target_text(*args.util_target);
   validate_time_limit(args, config);
   return config;
 }
@@ -151,6 +153,10 @@ std::optional<BlockingConfig> validated_and_logged(const RootArgs& args) {
   } else {
     KG_INFO(logger(), "Busy threshold: {}%", config.busy_threshold);
   }
+  if (config.util_target > 0) {
+    KG_INFO(logger(), "Utilization target: {}% (its own kernels do not count as busy)",
+            config.util_target);
+  }
   if (config.deadline) {
     KG_INFO(logger(), "Time limit: until {} ({})", core::format_iso8601_local(*config.deadline),
             config.limit_text);
@@ -164,6 +170,7 @@ std::unique_ptr<keeper::KeeperGroup> make_group(const BlockingConfig& config) {
   options.interval_seconds = config.interval.seconds();
   options.vram = config.vram;
   options.busy_threshold = config.busy_threshold;
+  options.util_target = config.util_target;
   return std::make_unique<keeper::KeeperGroup>(options);
 }
 

@@ -28,6 +28,10 @@ const CommandSpec& run_spec() {
         value_option({"--busy-threshold", "--util-threshold"}, "busy_threshold", "INTEGER",
                      "Back off above this utilization percent; -1 keeps unconditionally.",
                      std::string(core::kDefaultBusyThresholdText)),
+        value_option({"--util-target"}, "util_target", "PCT",
+                     "Present about PCT% utilization with a timed kernel; 0 runs the ReLU batch "
+                     "every interval.",
+                     "0"),
         value_option({"--duration"}, "duration", "DURATION",
                      "Release after this long (90s, 45m, 4h, 1h30m) even if COMMAND still "
                      "runs."),
@@ -57,6 +61,7 @@ int run_run(const RootArgs& root, const ParsedOptions& options) {
   take("vram", args.vram);
   take("interval", args.interval);
   take("busy_threshold", args.busy_threshold);
+  take("util_target", args.util_target);
   take("duration", args.duration);
   take("until", args.until);
   return run_with_command(args, options.command);

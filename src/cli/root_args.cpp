@@ -15,12 +15,19 @@ struct OptionSpec {
 };
 
 constexpr OptionSpec kOptions[] = {
-    {"--interval", Kind::value},       {"--gpu-ids", Kind::value},
-    {"--vram", Kind::value},           {"--busy-threshold", Kind::value},
-    {"--util-threshold", Kind::value}, {"--threshold", Kind::value},
-    {"--log-level", Kind::value},      {"--log-file", Kind::value},
-    {"--log-format", Kind::value},     {"--duration", Kind::value},
-    {"--until", Kind::value},          {"--help", Kind::flag},
+    {"--interval", Kind::value},
+    {"--gpu-ids", Kind::value},
+    {"--vram", Kind::value},
+    {"--busy-threshold", Kind::value},
+    {"--util-threshold", Kind::value},
+    {"--threshold", Kind::value},
+    {"--log-level", Kind::value},
+    {"--log-file", Kind::value},
+    {"--log-format", Kind::value},
+    {"--util-target", Kind::value},
+    {"--duration", Kind::value},
+    {"--until", Kind::value},
+    {"--help", Kind::flag},
     {"--version", Kind::flag},
 };
 
@@ -58,6 +65,8 @@ void assign(RootArgs& args, const std::string& name, std::string value) {
     args.busy_threshold = std::move(value);
   else if (name == "--threshold")
     args.threshold = std::move(value);
+  else if (name == "--util-target")
+    args.util_target = std::move(value);
   else if (name == "--duration")
     args.duration = std::move(value);
   else if (name == "--until")
@@ -89,6 +98,7 @@ std::vector<std::string> RootArgs::blocking_option_labels() const {
   if (threshold) labels.emplace_back("--threshold");
   if (busy_threshold) labels.emplace_back("--busy-threshold/--util-threshold");
   if (interval) labels.emplace_back("--interval");
+  if (util_target) labels.emplace_back("--util-target");
   if (duration) labels.emplace_back("--duration");
   if (until) labels.emplace_back("--until");
   return labels;

@@ -24,6 +24,7 @@ struct RootArgs {
   std::optional<std::string> vram;
   std::optional<std::string> busy_threshold;  // --busy-threshold or --util-threshold
   std::optional<std::string> threshold;       // deprecated, hidden
+  std::optional<std::string> util_target;     // --util-target 10
   std::optional<std::string> duration;        // --duration 45m
   std::optional<std::string> until;           // --until 18:30
   // Logging and meta options.
@@ -37,7 +38,8 @@ struct RootArgs {
   std::vector<std::string> subcommand_args;
 
   // Labels of the blocking options given, always in this order: --gpu-ids, --vram, --threshold,
-  // --busy-threshold/--util-threshold (either alias), --interval, --duration, --until.
+  // --busy-threshold/--util-threshold (either alias), --interval, --util-target, --duration,
+  // --until.
   std::vector<std::string> blocking_option_labels() const;
 };
 

@@ -1,5 +1,6 @@
 #include "core/thresholds.hpp"
 
+#include <algorithm>
 #include <climits>
 #include <cmath>
 #include "core/json.hpp"
@@ -54,6 +55,36 @@ int validate_busy_threshold_json(const Json& given) {
   }
   if (!value.is_number_integer()) throw ValueError(kBusyMessage);
   return validate_busy_threshold(value.get<std::int64_t>());
+}
+
+namespace {
+constexpr const char* kUtilTargetMessage = "util_target must be an integer between 0 and 100";
+}  // namespace
+
+int validate_util_target(long long value) {
+  if (value < 0 || value > 100) throw ValueError(kUtilTargetMessage);
+  return static_cast<int>(value);
+}
+
+int parse_util_target_text(std::string_view text) {
+  const auto value = integer_value(text::trim_python(text));
+  if (!value) throw ValueError(kUtilTargetMessage);
+  return validate_util_target(*value);
+}
+
+int validate_util_target_json(const Json& given) {
+  const Json value = json::saturated(given);
+  if (value.is_number_unsigned()) {
+    if (value.get<std::uint64_t>() > 100) throw ValueError(kUtilTargetMessage);
+    return static_cast<int>(value.get<std::uint64_t>());
+  }
+  if (!value.is_number_integer()) throw ValueError(kUtilTargetMessage);
+  return validate_util_target(value.get<std::int64_t>());
+}
+
+std::optional<double> foreign_utilization(std::optional<double> reading, double own_percent) {
+  if (!reading) return std::nullopt;
+  return std::max(0.0, *reading - own_percent);
 }
 
 LegacyThreshold classify_legacy_threshold(std::string_view raw) {

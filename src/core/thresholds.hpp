@@ -1,5 +1,5 @@
-// Utilization backoff rules: the busy threshold, the deprecated `--threshold` option, the backoff
-// predicate and the telemetry normalisation it depends on.
+// Utilization rules: the busy threshold, the deprecated `--threshold` option, the utilization
+// target, the backoff predicate and the telemetry normalisation it depends on.
 #pragma once
 
 #include "core/json.hpp"
@@ -20,6 +20,18 @@ int validate_busy_threshold(long long value);
 
 // API layer: only a JSON integer (not a boolean, not a float such as 25.0) is accepted.
 int validate_busy_threshold_json(const Json& value);
+
+// The utilization target: 0 (upstream's pattern, a ReLU batch every interval) or 1..100, the
+// percent of every second in which the keeper's timed kernel runs while the GPU is otherwise
+// idle. Text: a trimmed integer token; JSON: an integer only. ValueError otherwise.
+int parse_util_target_text(std::string_view text);
+int validate_util_target(long long value);
+int validate_util_target_json(const Json& value);
+
+// What other processes add to a utilization `reading` while the keeper itself presents
+// `own_percent`: the busy decision must not count the keeper's own kernels, or a target above the
+// threshold would make it back off from itself. nullopt stays nullopt (unreadable).
+std::optional<double> foreign_utilization(std::optional<double> reading, double own_percent);
 
 // Outcome of classifying a `--threshold` value.
 struct LegacyThreshold {

@@ -72,6 +72,10 @@ class DeviceSession {
   // without them). Implementations bound the work in flight (a launch may block until earlier
   // launches finish) so that a stop is honoured quickly.
   virtual void launch_pass() = 0;
+  // Enqueues a timed kernel: one warp spins on the device's clock for about `nanoseconds` and
+  // touches no memory, the cheapest work that makes the utilization counter read "a kernel ran"
+  // for that long. A platform without it runs one keep-alive pass instead (see the backend).
+  virtual void launch_spin(std::uint64_t nanoseconds) = 0;
   // Waits for all work enqueued by this session.
   virtual void synchronize() = 0;
   // The device's free/total memory as the driver reports it.

@@ -152,6 +152,8 @@ struct WorkerContext {
   // True once the buffer is allocated; false when the worker must exit.
   bool allocate_phase(gpu::DeviceSession& session);
   void steady_phase(gpu::DeviceSession& session);
+  // The steady phase with a utilization target: a timed kernel every slice.
+  void duty_phase(gpu::DeviceSession& session);
   // Releases the session; a refusal is recorded (and the session kept) for a later retry.
   void close_session(std::unique_ptr<gpu::DeviceSession> session);
 };
@@ -296,6 +298,10 @@ bool WorkerContext::allocate_phase(gpu::DeviceSession& session) {
 }
 
 void WorkerContext::steady_phase(gpu::DeviceSession& session) {
+  if (options.util_target > 0) {
+    duty_phase(session);
+    return;
+  }
   bool backing_off = false;
   while (!stop_requested()) {
     try {
@@ -329,6 +335,57 @@ void WorkerContext::steady_phase(gpu::DeviceSession& session) {
       }
       KG_WARN(log(), "rank {}: keep-alive batch ran out of memory: {}", rank(), e.what());
       if (!wait_interval(options.interval_seconds)) return;
+    } catch (const std::exception& e) {
+      record_worker_failure(e.what());
+      return;
+    }
+  }
+}
+
+void WorkerContext::duty_phase(gpu::DeviceSession& session) {
+  const int target = options.util_target;
+  const auto spin = std::chrono::duration_cast<std::chrono::nanoseconds>(kDutySlice) * target / 100;
+  KG_INFO(log(), "rank {}: keep-alive at {}% utilization: a {} ms kernel every {} ms", rank(),
+          target, std::chrono::duration<double, std::milli>(spin).count(), kDutySlice.count());
+  bool backing_off = false;
+  bool running = false;  // whether the last second had our kernels in it
+  auto next_check = Clock::now();
+  auto slice_start = Clock::now();
+  while (!stop_requested()) {
+    try {
+      if (Clock::now() >= next_check) {
+        const auto util = read_utilization();
+        // Utilization covers the last sample period, which held our own kernels if we ran.
+        const auto others = core::foreign_utilization(util, running ? target : 0);
+        const bool run = core::should_run_batch(others, options.busy_threshold);
+        if (run && backing_off) {
+          KG_INFO(log(), "rank {}: GPU idle again ({}), resuming keep-alive", rank(),
+                  describe_utilization(others));
+        } else if (!run && !backing_off) {
+          KG_INFO(log(), "rank {}: GPU utilization unavailable or busy ({}), backing off", rank(),
+                  describe_utilization(others));
+        }
+        backing_off = !run;
+        running = run;
+        if (run) {
+          set_state(KeeperState::holding);
+        } else {
+          set_state(KeeperState::backing_off, busy_reason(others, options.busy_threshold));
+        }
+        next_check += kDutyCheck;
+        if (next_check < Clock::now()) next_check = Clock::now() + kDutyCheck;
+      }
+      if (running) {
+        session.launch_spin(static_cast<std::uint64_t>(spin.count()));
+        std::lock_guard lock(shared->mutex);
+        shared->status.last_batch_ms = std::chrono::duration<double, std::milli>(spin).count();
+        ++shared->status.batches;
+      }
+      // Slices keep their own rhythm: a late wake-up shortens the next wait, never shifts all.
+      slice_start += kDutySlice;
+      const auto now = Clock::now();
+      if (slice_start < now) slice_start = now;
+      if (!wait_interval(std::chrono::duration<double>(slice_start - now).count())) return;
     } catch (const std::exception& e) {
       record_worker_failure(e.what());
       return;

@@ -31,6 +31,10 @@ struct KeeperOptions {
   std::uint64_t elements = 268435456;  // float32 elements to hold (1 GiB)
   int busy_threshold = core::kDefaultBusyThreshold;  // -1 = unconditional
   int relu_iterations = core::kDefaultReluIterations;
+  // 0: upstream's pattern, a batch of relu_iterations passes every interval. 1..100: the duty
+  // cycle, a timed kernel for this percent of every slice (kDutySlice), with utilization checked
+  // every second; the interval then only paces allocation retries and deferrals.
+  int util_target = 0;
   // Out-of-memory attempts allowed before the first allocation succeeds; nullopt = retry every
   // interval without limit (upstream's ROCm controller's max_allocation_retries; must be > 0).
   std::optional<int> max_allocation_retries;
@@ -74,6 +78,12 @@ struct KeeperStatus {
   std::optional<double> last_batch_ms;  // wall time of the last batch
   std::uint64_t batches = 0;
 };
+
+// The duty cycle's period: short enough that every utilization sample period (1/6 s to 1 s on
+// NVIDIA) sees several kernels, long enough that the launches themselves cost nothing.
+inline constexpr std::chrono::milliseconds kDutySlice{100};
+// How often the duty cycle reads utilization to decide whether to back off.
+inline constexpr std::chrono::milliseconds kDutyCheck{1000};
 
 // Seconds release() waits for the worker: max(2, min(interval + 2, 30)).
 double release_join_timeout(double interval_seconds);

@@ -33,6 +33,7 @@ KeeperGroup::KeeperGroup(GroupOptions options, const BackendProvider& provider)
   // Pure input validation first: no platform or hardware probing before it passes.
   core::validate_interval(options_.interval_seconds);
   core::validate_busy_threshold(options_.busy_threshold);
+  core::validate_util_target(options_.util_target);
   elements_ = core::parse_vram_elements(options_.vram);
   if (options_.gpu_ids) options_.gpu_ids = core::validate_gpu_ids(*options_.gpu_ids);
 
@@ -72,6 +73,7 @@ KeeperGroup::KeeperGroup(GroupOptions options, const BackendProvider& provider)
     child.elements = elements_;
     child.busy_threshold = options_.busy_threshold;
     child.relu_iterations = options_.relu_iterations;
+    child.util_target = options_.util_target;
     keepers_.push_back(std::make_unique<Keeper>(backend_, child));
   }
 }

@@ -24,6 +24,7 @@ struct GroupOptions {
   std::string vram{core::kDefaultVram};
   int busy_threshold = core::kDefaultBusyThreshold;
   int relu_iterations = core::kDefaultReluIterations;
+  int util_target = 0;  // see KeeperOptions::util_target
 };
 
 // Produces the backend of the active platform, or throws UnsupportedControllerPlatformError on a

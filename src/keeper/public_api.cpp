@@ -39,6 +39,7 @@ CudaGPUController::CudaGPUController(const CudaControllerOptions& options) : imp
   if (options.relu_iterations <= 0) throw ValueError("relu_iterations must be positive");
   o.relu_iterations = options.relu_iterations;
   o.busy_threshold = core::validate_busy_threshold(options.busy_threshold);
+  o.util_target = core::validate_util_target(options.util_target);
   auto backend = gpu::make_backend(gpu::Platform::cuda);
   const int count = backend ? backend->device_count() : 0;
   validate_visible_rank(options.rank, count);
@@ -79,6 +80,7 @@ GlobalGPUController::GlobalGPUController(GlobalControllerOptions options) : impl
   o.interval_seconds = options.interval;
   o.vram = std::move(options.vram);
   o.busy_threshold = options.busy_threshold;
+  o.util_target = options.util_target;
   impl_->group = std::make_unique<keeper::KeeperGroup>(std::move(o));
 }
 

@@ -112,6 +112,11 @@ StartRequest validate_start_params(const core::Json& params, core::WallClock::ti
     const auto it = params.find(name);
     return it != params.end() && !it->is_null() ? &*it : nullptr;
   };
+  const core::Json* util_target = given("util_target");
+  if (util_target != nullptr) {
+    request.options.util_target =
+        as_invalid_params([&] { return core::validate_util_target_json(*util_target); });
+  }
   const core::Json* duration = given("duration");
   const core::Json* until = given("until");
   if (duration != nullptr && until != nullptr) {
@@ -136,6 +141,7 @@ StartRequest validate_start_params(const core::Json& params, core::WallClock::ti
   request.params["vram"] = std::move(vram);
   request.params["interval"] = std::move(interval);
   request.params["busy_threshold"] = busy_threshold;
+  if (util_target != nullptr) request.params["util_target"] = request.options.util_target;
   if (duration != nullptr) request.params["duration"] = *duration;
   if (until != nullptr) request.params["until"] = *until;
   return request;

@@ -20,7 +20,7 @@ namespace keepgpu::service {
 
 // Parameter names each direct method accepts.
 inline constexpr std::string_view kStartKeepNames[] = {
-    "gpu_ids", "vram", "interval", "busy_threshold", "job_id", "duration", "until"};
+    "gpu_ids", "vram", "interval", "busy_threshold", "job_id", "util_target", "duration", "until"};
 inline constexpr std::string_view kJobIdNames[] = {"job_id"};
 
 // The members of `object` not in `allowed`, sorted (byte order, as Python sorts str).
@@ -32,10 +32,10 @@ void check_param_names(std::string_view method, const core::Json& params,
                        std::span<const std::string_view> allowed);
 
 // The start_keep parameter checks in order (gpu_ids, interval, busy_threshold, vram, job_id,
-// then the time limit: duration or until, not both), first failure wins as ApiError(-32602).
-// Fills the group options, the session's end (`duration` seconds after `now`, or `until`) and the
-// params echo, which keeps the caller's JSON values (an integer interval stays an integer, a vram
-// string is not trimmed; duration and until appear only when given).
+// util_target, then the time limit: duration or until, not both), first failure wins as
+// ApiError(-32602). Fills the group options, the session's end (`duration` seconds after `now`, or
+// `until`) and the params echo, which keeps the caller's JSON values (an integer interval stays an
+// integer, a vram string is not trimmed; util_target, duration and until appear only when given).
 StartRequest validate_start_params(const core::Json& params,
                                    core::WallClock::time_point now = core::WallClock::now());
 

@@ -721,7 +721,30 @@ CUDA_API CUresult cuLaunchKernel(CUfunction function, unsigned int grid_x, unsig
         grid_z > 65535 || threads == 0 || threads > 1024 || block_x > 1024 || block_y > 1024 ||
         block_z > 64)
       return CUDA_ERROR_INVALID_VALUE;
-    // The product's kernels take (CUdeviceptr buffer, unsigned long long element_count).
+    const bool spin = function->name.find("spin") != std::string::npos;
+    if (spin) {
+      // keepgpu_spin(unsigned long long nanoseconds): no memory, one warp.
+      std::uint64_t ns = 0;
+      if (kernel_params) {
+        if (!kernel_params[0]) return CUDA_ERROR_INVALID_VALUE;
+        std::memcpy(&ns, kernel_params[0], sizeof ns);
+      } else {
+        return CUDA_ERROR_INVALID_VALUE;
+      }
+      const int spin_visible = function->module->visible;
+      if (int rc = fakegpu::take_launch_fault(s, Runtime::cuda, function->module->physical,
+                                              spin_visible);
+          rc != 0)
+        return rc;
+      auto& dev = s.devices[function->module->physical];
+      ++dev.launches;
+      dev.last_grid = {grid_x, grid_y, grid_z};
+      dev.last_block = {block_x, block_y, block_z};
+      fakegpu::record_spin(s, function->module->physical, ns);
+      fakegpu::publish(s);
+      return CUDA_SUCCESS;
+    }
+    // The product's other kernels take (CUdeviceptr buffer, unsigned long long element_count).
     if (kernel_params) {
       if (!kernel_params[0] || !kernel_params[1]) return CUDA_ERROR_INVALID_VALUE;
       std::memcpy(&buffer, kernel_params[0], sizeof buffer);

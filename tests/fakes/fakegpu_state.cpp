@@ -329,6 +329,9 @@ json device_json(State& s, int p) {
   json alloc_log = json::array();
   for (const auto& r : d.alloc_log)
     alloc_log.push_back({r.bytes, r.result});
+  json spin_log = json::array();
+  for (const auto& spin : d.spin_log)
+    spin_log.push_back({spin.wall_ms, spin.ns});
   return json{
       {"index", p},
       {"name", cfg.name},
@@ -342,6 +345,9 @@ json device_json(State& s, int p) {
       {"launches", d.launches},
       {"fill_launches", d.fill_launches},
       {"relu_launches", d.relu_launches},
+      {"spin_launches", d.spin_launches},
+      {"spin_ns", d.spin_ns},
+      {"spin_log", spin_log},
       {"launch_errors", d.launch_errors},
       {"last_kernel_elements", d.last_kernel_elements},
       {"last_grid", d.last_grid},
@@ -559,12 +565,37 @@ std::uint64_t device_free_bytes(State& s, int physical) {
 double current_utilization(State& s, int physical) {
   const DeviceConfig& d = s.config.devices[physical];
   double value = d.utilization;
-  const double elapsed =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - s.loaded_at).count();
+  const auto now = std::chrono::steady_clock::now();
+  const double elapsed = std::chrono::duration<double>(now - s.loaded_at).count();
   for (const auto& [at, percent] : d.utilization_script) {
     if (at <= elapsed) value = percent;
   }
+  // NVML's counter: the share of the sample period (here the last second) with a kernel running.
+  const auto window_start = now - std::chrono::seconds(1);
+  std::chrono::nanoseconds busy{0};
+  for (const SpinRecord& spin : s.devices[physical].spin_log) {
+    const auto begin = std::max(spin.start, window_start);
+    const auto end = std::min(spin.start + std::chrono::nanoseconds(spin.ns), now);
+    if (end > begin) busy += std::chrono::duration_cast<std::chrono::nanoseconds>(end - begin);
+  }
+  // The scenario's own value passes unchanged (tests give out-of-range readings on purpose).
+  if (busy.count() > 0)
+    value = std::min(100.0, value + 100.0 * std::chrono::duration<double>(busy).count());
   return value;
+}
+
+void record_spin(State& s, int physical, std::uint64_t ns) {
+  DeviceStats& d = s.devices[physical];
+  const auto now = std::chrono::steady_clock::now();
+  const auto start = std::max(now, d.busy_until);
+  d.busy_until = start + std::chrono::nanoseconds(ns);
+  const double wall_ms =
+      std::chrono::duration<double, std::milli>(std::chrono::system_clock::now().time_since_epoch())
+          .count();
+  d.spin_log.push_back({wall_ms, start, ns});
+  if (d.spin_log.size() > kAllocLogSize) d.spin_log.pop_front();
+  ++d.spin_launches;
+  d.spin_ns += ns;
 }
 
 const CudaFaults& faults_for(State& s, int visible) {

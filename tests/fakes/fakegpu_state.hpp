@@ -180,6 +180,13 @@ struct AllocRecord {
   int result = 0;
 };
 
+// One timed spin kernel (keepgpu_spin): when it was launched and how long it runs on the device.
+struct SpinRecord {
+  double wall_ms = 0;                           // launch time, milliseconds since the Unix epoch
+  std::chrono::steady_clock::time_point start;  // when its simulated kernel time begins
+  std::uint64_t ns = 0;
+};
+
 struct DeviceStats {
   std::uint64_t allocated_bytes = 0;
   std::uint64_t live_allocations = 0;
@@ -205,6 +212,12 @@ struct DeviceStats {
   std::uint64_t copies = 0;  // HIP device-to-device copies
   std::uint64_t copy_bytes = 0;
   std::deque<AllocRecord> alloc_log;  // the last kAllocLogSize requests
+  std::uint64_t spin_launches = 0;
+  std::uint64_t spin_ns = 0;        // simulated kernel time of every spin so far
+  std::deque<SpinRecord> spin_log;  // the last kAllocLogSize spins
+  // Where this process's simulated kernel time ends: a spin launched earlier queues behind it, as
+  // kernels of one context do on a real GPU.
+  std::chrono::steady_clock::time_point busy_until{};
 };
 inline constexpr std::size_t kAllocLogSize = 256;
 
@@ -332,7 +345,12 @@ FAKEGPU_API std::vector<int> parse_visible(const std::string& value,
 FAKEGPU_API std::uint64_t process_used_bytes(State& s, int physical);
 FAKEGPU_API std::uint64_t device_used_bytes(State& s, int physical);
 FAKEGPU_API std::uint64_t device_free_bytes(State& s, int physical);
+// The utilization NVML and ROCm SMI report: the scenario's value (other processes' load) plus the
+// share of the last second in which this process's simulated spin kernels ran (the sum capped at
+// 100; without spins the scenario's value unchanged, out-of-range readings included).
 FAKEGPU_API double current_utilization(State& s, int physical);
+// Records a spin of `ns` nanoseconds launched now on `physical`.
+FAKEGPU_API void record_spin(State& s, int physical, std::uint64_t ns);
 
 // Faults of a visible ordinal (all zero when the config has none) and the progress through them;
 // the progress restarts whenever that ordinal's fault block changes.

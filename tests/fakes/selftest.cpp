@@ -176,7 +176,8 @@ Api& api() {
 const char* kPtx =
     ".version 7.0\n.target sm_50\n.address_size 64\n"
     ".visible .entry keepgpu_fill(.param .u64 buf, .param .u64 n)\n{\n ret;\n}\n"
-    ".visible .entry keepgpu_relu(.param .u64 buf, .param .u64 n)\n{\n ret;\n}\n";
+    ".visible .entry keepgpu_relu(.param .u64 buf, .param .u64 n)\n{\n ret;\n}\n"
+    ".visible .entry keepgpu_spin(.param .u64 ns)\n{\n ret;\n}\n";
 
 json device(const std::string& name, const std::string& uuid, unsigned long long total) {
   return json{{"name", name}, {"uuid", uuid}, {"total_memory", total}};
@@ -1134,6 +1135,41 @@ TEST_F(Fakes, EventsSynchronizeSeparatelyFromContextSyncs) {
   json dev = state()["devices"][0];
   EXPECT_EQ(dev["event_syncs"], 1);
   EXPECT_EQ(dev["syncs"], 0);
+}
+
+TEST_F(Fakes, SpinKernelsAreRecordedAndCountInTheUtilizationOfTheLastSecond) {
+  scenario({{"devices", {json{{"name", "A"}, {"uuid", uuid_of(0)}, {"utilization", 20}}}}});
+  ASSERT_EQ(a.cuInit(0), 0);
+  open(0);
+  ASSERT_EQ(a.nvmlInit_v2(), 0);
+  nvmlDevice_t h = nullptr;
+  ASSERT_EQ(a.nvmlDeviceGetHandleByIndex_v2(0, &h), 0);
+  nvmlUtilization_t util{};
+  ASSERT_EQ(a.nvmlDeviceGetUtilizationRates(h, &util), 0);
+  EXPECT_EQ(util.gpu, 20u) << "the scenario's load alone";
+  const CUfunction spin = function("keepgpu_spin");
+  unsigned long long ns = 300'000'000;  // 300 ms of simulated kernel time
+  void* params[] = {&ns};
+  const auto launched = std::chrono::steady_clock::now();
+  ASSERT_EQ(a.cuLaunchKernel(spin, 1, 1, 1, 32, 1, 1, 0, nullptr, params, nullptr), 0);
+  EXPECT_EQ(a.cuLaunchKernel(spin, 1, 1, 1, 32, 1, 1, 0, nullptr, nullptr, nullptr), 1);
+  std::this_thread::sleep_for(std::chrono::milliseconds(400));
+  ASSERT_EQ(a.nvmlDeviceGetUtilizationRates(h, &util), 0);
+  // The whole spin lies in the last second unless this thread slept far longer than asked.
+  if (std::chrono::steady_clock::now() - launched < std::chrono::milliseconds(950)) {
+    EXPECT_GE(util.gpu, 49u) << "20% + 300 ms of the last second";
+    EXPECT_LE(util.gpu, 50u);
+  }
+  const json dev = state()["devices"][0];
+  EXPECT_EQ(dev["spin_launches"], 1);
+  EXPECT_EQ(dev["spin_ns"], 300'000'000);
+  ASSERT_EQ(dev["spin_log"].size(), 1u);
+  EXPECT_EQ(dev["spin_log"][0][1], 300'000'000);
+  EXPECT_EQ(dev["relu_launches"], 0);
+  EXPECT_EQ(dev["last_block"], json({32, 1, 1}));
+  std::this_thread::sleep_for(std::chrono::milliseconds(1000));
+  ASSERT_EQ(a.nvmlDeviceGetUtilizationRates(h, &util), 0);
+  EXPECT_EQ(util.gpu, 20u) << "a spin older than the sample period no longer counts";
 }
 
 TEST_F(Fakes, ErrorTextsMatchTheDriver) {

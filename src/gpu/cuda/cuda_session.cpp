@@ -78,6 +78,7 @@ void CudaSession::load_module() {
   }
   api_->check(api_->cuModuleGetFunction(&fill_, module_, kFillKernel), "cuModuleGetFunction");
   api_->check(api_->cuModuleGetFunction(&relu_, module_, kReluKernel), "cuModuleGetFunction");
+  api_->check(api_->cuModuleGetFunction(&spin_, module_, kSpinKernel), "cuModuleGetFunction");
 }
 
 void CudaSession::launch(CUfunction kernel, std::string_view call) {
@@ -130,6 +131,17 @@ void CudaSession::launch_pass() {
   in_flight_.count_launch(
       [&](CUevent event) { api_->check(api_->cuEventSynchronize(event), "cuEventSynchronize"); },
       [&](CUevent event) { api_->check(api_->cuEventRecord(event, nullptr), "cuEventRecord"); });
+}
+
+void CudaSession::launch_spin(std::uint64_t nanoseconds) {
+  make_current();
+  // The previous spin has normally ended long ago (the keeper launches one per slice); waiting
+  // for it keeps a GPU that is slow to schedule us from collecting a queue of spins.
+  api_->check(api_->cuCtxSynchronize(), "cuCtxSynchronize");
+  unsigned long long ns = nanoseconds;
+  void* args[] = {&ns};
+  api_->check(api_->cuLaunchKernel(spin_, 1, 1, 1, kSpinThreads, 1, 1, 0, nullptr, args, nullptr),
+              "cuLaunchKernel(keepgpu_spin)");
 }
 
 void CudaSession::synchronize() {

@@ -30,6 +30,8 @@ class CudaSession final : public DeviceSession {
   void close() override;
   std::uint64_t allocated_elements() const noexcept override { return elements_; }
   void launch_pass() override;
+  // keepgpu_spin on one warp; waits for the previous spin first, so spins never queue up.
+  void launch_spin(std::uint64_t nanoseconds) override;
   void synchronize() override;
   MemoryInfo memory_info() override;
 
@@ -46,6 +48,7 @@ class CudaSession final : public DeviceSession {
   CUmodule module_ = nullptr;
   CUfunction fill_ = nullptr;
   CUfunction relu_ = nullptr;
+  CUfunction spin_ = nullptr;
   InFlightBound<CUevent> in_flight_;
   CUdeviceptr buffer_ = 0;
   std::uint64_t elements_ = 0;

@@ -12,6 +12,10 @@ namespace {
 // element index, times 2^-24: always finite and in [0, 1), like torch.rand, without any state.
 //
 // %rd1 = base pointer (global), %rd2 = n, %rd3 = index, %rd4 = stride.
+//
+// keepgpu_spin reads %globaltimer (nanoseconds, PTX ISA 3.1+) until `ns` have passed: a kernel that
+// is "running" for the utilization counter while one warp does nothing but compare two registers,
+// so it costs almost no power and no memory bandwidth.
 constexpr char kPtx[] = R"ptx(//
 // keep-gpu keep-alive kernels
 //
@@ -97,6 +101,23 @@ RELU_LOOP:
 	setp.lt.u64 	%p1, %rd3, %rd2;
 	@%p1 bra 	RELU_LOOP;
 RELU_DONE:
+	ret;
+}
+
+.visible .entry keepgpu_spin(
+	.param .u64 keepgpu_spin_ns
+)
+{
+	.reg .pred 	%p<2>;
+	.reg .b64 	%rd<5>;
+
+	ld.param.u64 	%rd1, [keepgpu_spin_ns];
+	mov.u64 	%rd2, %globaltimer;
+SPIN_LOOP:
+	mov.u64 	%rd3, %globaltimer;
+	sub.u64 	%rd4, %rd3, %rd2;
+	setp.lt.u64 	%p1, %rd4, %rd1;
+	@%p1 bra 	SPIN_LOOP;
 	ret;
 }
 )ptx";

@@ -16,6 +16,9 @@ inline constexpr const char* kFillKernel = "keepgpu_fill";
 // keepgpu_relu(u64 ptr, u64 n): x = max(x, 0) over the n float32 elements at ptr; every element
 // is loaded and stored, so each launch really moves 8 bytes per element through memory.
 inline constexpr const char* kReluKernel = "keepgpu_relu";
+inline constexpr const char* kSpinKernel = "keepgpu_spin";
+// The spin runs as one warp of one block.
+inline constexpr unsigned kSpinThreads = 32;
 
 // Launch geometry shared by both kernels: they are grid-stride loops with 64-bit indices, so any
 // element count works with a bounded grid.

@@ -127,6 +127,11 @@ void RocmSession::launch_pass() {
       });
 }
 
+void RocmSession::launch_spin(std::uint64_t /*nanoseconds*/) {
+  launch_pass();
+  synchronize();
+}
+
 void RocmSession::synchronize() {
   select();
   api_->check(api_->hipDeviceSynchronize(), "hipDeviceSynchronize");

@@ -36,6 +36,9 @@ class RocmSession final : public DeviceSession {
   void close() override;
   std::uint64_t allocated_elements() const noexcept override { return elements_; }
   void launch_pass() override;
+  // No timed kernel on ROCm yet: one keep-alive pass (a ReLU, or copies on the fallback) over the
+  // buffer, then a synchronise, so the work of one slice never piles onto the next.
+  void launch_spin(std::uint64_t nanoseconds) override;
   void synchronize() override;
   MemoryInfo memory_info() override;
 

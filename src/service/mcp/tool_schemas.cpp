@@ -41,6 +41,7 @@ json session_params_schema() {
        {"vram", {{"type", {"string", "integer"}}}},
        {"interval", {{"type", "number"}}},
        {"busy_threshold", {{"type", "integer"}}},
+       {"util_target", {{"type", "integer"}}},
        {"duration", {{"type", "number"}}},
        {"until", {{"type", "string"}}}});
 }
@@ -86,6 +87,15 @@ json start_keep_tool() {
               {"description",
                "Defaults to 25; -1 disables utilization backoff; 0..100 backs off."}}},
             {"job_id", job_id_property("Optional URL-path-safe session identifier.")},
+            {"util_target",
+             {{"type", {"integer", "null"}},
+              {"minimum", 0},
+              {"maximum", 100},
+              {"default", 0},
+              {"description",
+               "Utilization percent to present while the GPU is otherwise idle, with a timed "
+               "one-warp kernel in every 100 ms so every reaper window sees activity; its own "
+               "kernels never count as busy. 0 runs the ReLU batch every interval."}}},
             {"duration",
              {{"type", {"number", "null"}},
               {"exclusiveMinimum", 0},

@@ -200,3 +200,37 @@ TEST(Telemetry, MemoryCountersInJsonAreNonNegativeIntegers) {
 
 }  // namespace
 }  // namespace keepgpu::core
+
+namespace keepgpu::core {
+namespace {
+
+using keepgpu::test::thrown;
+
+constexpr const char* kUtilTarget = "util_target must be an integer between 0 and 100";
+
+TEST(UtilTarget, TextAndJsonTakeIntegersFrom0To100) {
+  EXPECT_EQ(parse_util_target_text("0"), 0);
+  EXPECT_EQ(parse_util_target_text(" 10 "), 10);
+  EXPECT_EQ(parse_util_target_text("100"), 100);
+  for (const char* bad : {"", "-1", "101", "10%", "2.5", "+5", "ten"}) {
+    EXPECT_EQ(thrown<ValueError>([&] { parse_util_target_text(bad); }), kUtilTarget) << bad;
+  }
+  EXPECT_EQ(validate_util_target_json(json::parse("40")), 40);
+  for (const char* bad :
+       {"-1", "101", "10.0", "true", "\"10\"", "null", "1e3", "123456789012345678901234567890"}) {
+    EXPECT_EQ(thrown<ValueError>([&] { validate_util_target_json(json::parse(bad)); }), kUtilTarget)
+        << bad;
+  }
+}
+
+TEST(UtilTarget, TheKeepersOwnShareIsNotForeign) {
+  EXPECT_EQ(foreign_utilization(40.0, 40), 0.0);
+  EXPECT_EQ(foreign_utilization(35.0, 40), 0.0)
+      << "a partial window of our own never goes negative";
+  EXPECT_EQ(foreign_utilization(95.0, 10), 85.0);
+  EXPECT_EQ(foreign_utilization(std::nullopt, 10), std::nullopt);
+  EXPECT_EQ(foreign_utilization(30.0, 0), 30.0);
+}
+
+}  // namespace
+}  // namespace keepgpu::core

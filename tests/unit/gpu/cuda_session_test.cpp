@@ -165,6 +165,20 @@ TEST_F(CudaSessionTest, HugeBufferUses64BitCounts) {
   EXPECT_EQ(d["last_grid"], json::array({65535, 1, 1}));
 }
 
+TEST_F(CudaSessionTest, SpinIsOneWarpOfTheTimedKernelWithoutAnyBuffer) {
+  scenario(testing::mock_devices(1));
+  auto session = backend_.open(0);
+  session->launch_spin(10'000'000);
+  session->launch_spin(20'000'000);
+  const json d = device(0);
+  EXPECT_EQ(d["spin_launches"], 2);
+  EXPECT_EQ(d["spin_ns"], 30'000'000);
+  EXPECT_EQ(d["last_grid"], json::array({1, 1, 1}));
+  EXPECT_EQ(d["last_block"], json::array({32, 1, 1}));
+  EXPECT_EQ(d["allocations"], 0) << "the spin needs no memory";
+  EXPECT_EQ(d["relu_launches"], 0);
+}
+
 TEST_F(CudaSessionTest, OutOfMemoryIsClassified) {
   json devices = testing::mock_devices(1);
   devices[0]["total_memory"] = 1 << 20;

@@ -86,6 +86,12 @@ void FakeSession::launch_pass() {
   c.launches++;
 }
 
+void FakeSession::launch_spin(std::uint64_t nanoseconds) {
+  auto& c = backend_.counters(ordinal_);
+  c.spins++;
+  c.spin_ns += nanoseconds;
+}
+
 void FakeSession::synchronize() {
   backend_.wait_sync_unblocked();
   std::this_thread::sleep_for(backend_.script(ordinal_).sync_delay);

@@ -40,6 +40,8 @@ struct FakeCounters {
   std::atomic<int> frees{0};
   std::atomic<int> closes{0};  // completed close() calls
   std::atomic<int> launches{0};
+  std::atomic<int> spins{0};
+  std::atomic<std::uint64_t> spin_ns{0};
   std::atomic<int> syncs{0};
   std::atomic<int> oom_refusals{0};  // allocations and launches refused as out of memory
   std::atomic<int> utilization_reads{0};
@@ -58,6 +60,7 @@ class FakeSession final : public gpu::DeviceSession {
   void close() override;
   std::uint64_t allocated_elements() const noexcept override { return elements_; }
   void launch_pass() override;
+  void launch_spin(std::uint64_t nanoseconds) override;
   void synchronize() override;
   gpu::MemoryInfo memory_info() override;
 

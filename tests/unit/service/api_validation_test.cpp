@@ -147,6 +147,25 @@ TEST_F(StartValidation, TimeLimitsComeAfterTheUpstreamFields) {
                   "give either duration or until, not both");
 }
 
+TEST_F(StartValidation, UtilTargetIsAnIntegerFrom0To100CheckedBeforeTheTimeLimit) {
+  const std::string message = "util_target must be an integer between 0 and 100";
+  for (const char* bad : {"101", "-1", "10.0", "true", R"("10")"}) {
+    expect_rejected(std::string(R"({"util_target": )") + bad + "}", message);
+  }
+  expect_rejected(R"({"util_target": 200, "duration": 0})", message);
+  expect_rejected(R"({"vram": "x", "util_target": 200})",
+                  "invalid format: x, should be like '1000 MB'");
+}
+
+TEST(StartUtilTarget, ReachesTheKeepersAndTheEchoOnlyWhenGiven) {
+  const auto with = service::validate_start_params(js(R"({"util_target": 10})"));
+  EXPECT_EQ(with.options.util_target, 10);
+  EXPECT_EQ(with.params.at("util_target"), js("10"));
+  const auto without = service::validate_start_params(js(R"({"util_target": null})"));
+  EXPECT_EQ(without.options.util_target, 0);
+  EXPECT_FALSE(without.params.contains("util_target"));
+}
+
 TEST(StartTimeLimit, EndsAtIsCountedFromNowAndTheEchoKeepsTheField) {
   const auto now = core::parse_iso8601("2026-12-07T17:00:00Z");
   const auto with_duration = service::validate_start_params(js(R"({"duration": 90})"), now);

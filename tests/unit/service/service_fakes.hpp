@@ -56,6 +56,7 @@ class FakeSession final : public gpu::DeviceSession {
   void close() override { free_buffer(); }
   std::uint64_t allocated_elements() const noexcept override { return elements_; }
   void launch_pass() override;
+  void launch_spin(std::uint64_t /*nanoseconds*/) override { launch_pass(); }
   void synchronize() override;
   gpu::MemoryInfo memory_info() override;
 
