@@ -173,11 +173,12 @@ async function typeInto(locator, value) {
 }
 
 // Fills the start form (only the fields given) and submits it.
-async function submitStart(page, { gpuIds, vram, interval, busyThreshold, duration } = {}) {
+async function submitStart(page, { gpuIds, vram, interval, busyThreshold, utilTarget, duration } = {}) {
   if (gpuIds !== undefined) await typeInto(byId(page, "input-gpu-ids"), gpuIds);
   if (vram !== undefined) await typeInto(byId(page, "input-vram"), vram);
   if (interval !== undefined) await typeInto(byId(page, "input-interval"), interval);
   if (busyThreshold !== undefined) await typeInto(byId(page, "input-busy-threshold"), busyThreshold);
+  if (utilTarget !== undefined) await typeInto(byId(page, "input-util-target"), utilTarget);
   if (duration !== undefined) await typeInto(byId(page, "input-duration"), duration);
   await byId(page, "start-button").click();
 }
@@ -453,6 +454,14 @@ test("bad input shows the form's or the server's message and starts nothing", as
 
   await byId(page, "refresh-button").click();
   await waitMessage(page, /^Dashboard refreshed\.$/);
+  await submitStart(page, { utilTarget: "150" });
+  await waitMessage(page, /^Start failed: /);
+  assert.match(await messageOf(page),
+               /^Start failed: Utilization target must be an integer between 0 and 100(\. Use plain ASCII numbers without leading plus signs\.)?$/);
+  await typeInto(byId(page, "input-util-target"), "0");
+
+  await byId(page, "refresh-button").click();
+  await waitMessage(page, /^Dashboard refreshed\.$/);
   await submitStart(page, { duration: "5x" });
   await waitMessage(page, /^Start failed: /);
   assert.equal(await messageOf(page),
@@ -468,7 +477,12 @@ test("bad input shows the form's or the server's message and starts nothing", as
 
 test("Release All releases two sessions", async () => {
   const page = world.page;
-  const first = await startSession(page, { gpuIds: "0", vram: "256MiB" });
+  // The first keeps a 10% utilization target: sent as util_target and shown in its command.
+  const first = await startSession(page, { gpuIds: "0", vram: "256MiB", utilTarget: "10" });
+  assert.equal(await text(sessionCard(page, first).getByTestId("session-command")),
+               "keep-gpu start --gpu-ids 0 --vram 256MiB --interval 300 --busy-threshold 25 --util-target 10");
+  assert.equal((await api("GET", `/api/sessions/${first}`)).body.params.util_target, 10);
+  assert.equal(await byId(page, "input-util-target").inputValue(), "0", "the form is reset after a start");
   // The second has a time limit: it is sent as seconds and shown with its end.
   const second = await startSession(page, { gpuIds: "1", vram: "512MiB", duration: "1h30m" });
   assert.notEqual(first, second);

@@ -4,7 +4,7 @@
 
 const AUTO_REFRESH_MS = 10000;
 const TIMEOUT_MS = { GET: 15000, POST: 15000, DELETE: 25000 };
-const FORM_DEFAULTS = { gpuIds: "", vram: "1GiB", interval: "300", busyThreshold: "25", duration: "" };
+const FORM_DEFAULTS = { gpuIds: "", vram: "1GiB", interval: "300", busyThreshold: "25", utilTarget: "0", duration: "" };
 // The longest time limit the service takes: 366 days.
 const MAX_DURATION_SECONDS = 366 * 24 * 3600;
 const THEME_KEY = "keepgpu-dashboard-theme";
@@ -242,6 +242,7 @@ function sessionCommand(params) {
   if (p.busy_threshold !== undefined && p.busy_threshold !== null) {
     parts.push("--busy-threshold", shellWord(p.busy_threshold));
   }
+  if (typeof p.util_target === "number" && p.util_target > 0) parts.push("--util-target", shellWord(p.util_target));
   if (typeof p.duration === "number") parts.push("--duration", shellWord(p.duration));
   return parts.join(" ");
 }
@@ -325,6 +326,15 @@ function parseBusyThreshold(input) {
   return value;
 }
 
+function parseUtilTarget(input) {
+  const { raw, hint } = numberFieldText(input);
+  const message = "Utilization target must be an integer between 0 and 100";
+  if (!/^[0-9]+$/.test(raw)) throw new Error(message + hint);
+  const value = Number.parseInt(raw, 10);
+  if (value > 100) throw new Error(message + hint);
+  return value;
+}
+
 // "90s", "45m", "4h", "1h30m", "1.5h" or a number of seconds, as `keep-gpu --duration` takes it;
 // empty means no limit (null).
 function parseDuration(input) {
@@ -353,8 +363,11 @@ function buildStartPayload() {
   if (!vram) throw new Error("VRAM value is required");
   const interval = parseInterval($("input-interval"));
   const busyThreshold = parseBusyThreshold($("input-busy-threshold"));
+  const utilTarget = parseUtilTarget($("input-util-target"));
   const duration = parseDuration($("input-duration"));
   const payload = { gpu_ids: gpuIds, vram, interval, busy_threshold: busyThreshold };
+  // Only a real target is sent, so a default start asks for upstream's pattern, as before.
+  if (utilTarget > 0) payload.util_target = utilTarget;
   if (duration !== null) payload.duration = duration;
   return payload;
 }
@@ -364,6 +377,7 @@ function resetForm() {
   $("input-vram").value = FORM_DEFAULTS.vram;
   $("input-interval").value = FORM_DEFAULTS.interval;
   $("input-busy-threshold").value = FORM_DEFAULTS.busyThreshold;
+  $("input-util-target").value = FORM_DEFAULTS.utilTarget;
   $("input-duration").value = FORM_DEFAULTS.duration;
 }
 
