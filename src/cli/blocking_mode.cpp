@@ -181,6 +181,25 @@ std::chrono::milliseconds next_wake(const BlockingConfig& config, std::chrono::m
   return std::clamp(left, std::chrono::milliseconds(0), tick);
 }
 
+// Builds the group and keeps every GPU. Returns the exit status when that fails or a signal came
+// during start-up (then everything is released again, as upstream's "Aborted."); nullopt once
+// `group` holds the GPUs.
+std::optional<int> start_keeping(const BlockingConfig& config, const SignalWatcher& signals,
+                                 std::unique_ptr<keeper::KeeperGroup>& group) {
+  try {
+    group = make_group(config);
+    group->keep();
+  } catch (const std::exception& e) {
+    return fail_unexpected(e);
+  }
+  if (signals.received() != 0) {
+    const int status = release_and_exit(*group, 1);
+    std::cerr << "Aborted." << std::endl;
+    return status;
+  }
+  return std::nullopt;
+}
+
 bool deadline_passed(const BlockingConfig& config) {
   return config.deadline && core::WallClock::now() >= *config.deadline;
 }
@@ -197,18 +216,7 @@ int run_blocking_mode(const RootArgs& args) {
   SignalWatcher signals;
 
   std::unique_ptr<keeper::KeeperGroup> group;
-  try {
-    group = make_group(config);
-    group->keep();
-  } catch (const std::exception& e) {
-    return fail_unexpected(e);
-  }
-  if (signals.received() != 0) {
-    // Interrupted during start-up: undo and report, as upstream's "Aborted."
-    const int status = release_and_exit(*group, 1);
-    std::cerr << "Aborted." << std::endl;
-    return status;
-  }
+  if (const auto failed = start_keeping(config, signals, group)) return *failed;
   KG_INFO(logger(), "Keeping GPUs awake. Press Ctrl+C to exit.");
 
   const log::Config log_config = log::current_config();
@@ -251,17 +259,7 @@ int run_with_command(const RootArgs& args, const std::vector<std::string>& comma
   SignalWatcher signals;
 
   std::unique_ptr<keeper::KeeperGroup> group;
-  try {
-    group = make_group(config);
-    group->keep();
-  } catch (const std::exception& e) {
-    return fail_unexpected(e);
-  }
-  if (signals.received() != 0) {
-    const int status = release_and_exit(*group, 1);
-    std::cerr << "Aborted." << std::endl;
-    return status;
-  }
+  if (const auto failed = start_keeping(config, signals, group)) return *failed;
 
   std::string command_text;
   for (const auto& word : command)

@@ -14,6 +14,7 @@ namespace keepgpu::core {
 namespace {
 
 constexpr const char* kBusyMessage = "busy_threshold must be -1 or an integer between 0 and 100";
+constexpr const char* kUtilTargetMessage = "util_target must be an integer between 0 and 100";
 constexpr const char* kLegacyNumeric =
     "threshold must be an integer utilization value or a VRAM size";
 
@@ -47,19 +48,25 @@ int parse_busy_threshold_text(std::string_view text) {
   return validate_busy_threshold(*value);
 }
 
-int validate_busy_threshold_json(const Json& given) {
-  const Json value = json::saturated(given);  // a huge integer fails the range check
+namespace {
+
+// A JSON integer (not a boolean, not 25.0) checked by `validate`; a huge one saturates, so it
+// fails the range check with the same message.
+int validated_json_percent(const Json& given, const char* message, int (*validate)(long long)) {
+  const Json value = json::saturated(given);
   if (value.is_number_unsigned()) {
-    if (value.get<std::uint64_t>() > 100) throw ValueError(kBusyMessage);
+    if (value.get<std::uint64_t>() > 100) throw ValueError(message);
     return static_cast<int>(value.get<std::uint64_t>());
   }
-  if (!value.is_number_integer()) throw ValueError(kBusyMessage);
-  return validate_busy_threshold(value.get<std::int64_t>());
+  if (!value.is_number_integer()) throw ValueError(message);
+  return validate(value.get<std::int64_t>());
 }
 
-namespace {
-constexpr const char* kUtilTargetMessage = "util_target must be an integer between 0 and 100";
 }  // namespace
+
+int validate_busy_threshold_json(const Json& given) {
+  return validated_json_percent(given, kBusyMessage, validate_busy_threshold);
+}
 
 int validate_util_target(long long value) {
   if (value < 0 || value > 100) throw ValueError(kUtilTargetMessage);
@@ -73,13 +80,7 @@ int parse_util_target_text(std::string_view text) {
 }
 
 int validate_util_target_json(const Json& given) {
-  const Json value = json::saturated(given);
-  if (value.is_number_unsigned()) {
-    if (value.get<std::uint64_t>() > 100) throw ValueError(kUtilTargetMessage);
-    return static_cast<int>(value.get<std::uint64_t>());
-  }
-  if (!value.is_number_integer()) throw ValueError(kUtilTargetMessage);
-  return validate_util_target(value.get<std::int64_t>());
+  return validated_json_percent(given, kUtilTargetMessage, validate_util_target);
 }
 
 std::optional<double> foreign_utilization(std::optional<double> reading, double own_percent) {
