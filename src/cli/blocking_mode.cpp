@@ -270,8 +270,7 @@ int run_with_command(const RootArgs& args, const std::vector<std::string>& comma
   } catch (const SpawnError& e) {
     log::flush();
     std::cerr << "Error: " << e.what() << std::endl;
-    const int status = release_and_exit(*group, e.exit_status());
-    return status;
+    return release_and_exit(*group, e.exit_status());
   }
   signals.forward_to(child->pid());
   KG_INFO(logger(), "Keeping GPUs while the command runs (pid {}): {}", child->pid(), command_text);

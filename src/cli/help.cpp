@@ -32,7 +32,8 @@ Options:
                               [default: 25]
   --util-target PCT           Present about PCT% utilization (1-100) with a
                               timed one-warp kernel in every 100 ms, so every
-                              reaper window sees activity; 0 runs the ReLU
+                              reaper window sees activity (ROCm: one
+                              keep-alive pass per 100 ms); 0 runs the ReLU
                               batch every interval instead. [default: 0]
   --duration DURATION         Release and exit after this long: 90s, 45m, 4h,
                               1h30m or seconds (at most 366 days).

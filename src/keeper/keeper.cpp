@@ -376,9 +376,9 @@ void WorkerContext::duty_phase(gpu::DeviceSession& session) {
         if (next_check < Clock::now()) next_check = Clock::now() + kDutyCheck;
       }
       if (running) {
+        // Launched, not waited for: there is no batch time to report, only the count.
         session.launch_spin(static_cast<std::uint64_t>(spin.count()));
         std::lock_guard lock(shared->mutex);
-        shared->status.last_batch_ms = std::chrono::duration<double, std::milli>(spin).count();
         ++shared->status.batches;
       }
       // Slices keep their own rhythm: a late wake-up shortens the next wait, never shifts all.

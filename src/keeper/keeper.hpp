@@ -75,7 +75,7 @@ struct KeeperStatus {
   // Why the keeper is waiting, backing off or failed, in words; nullopt otherwise.
   std::optional<std::string> detail;
   std::optional<double> utilization;    // last reading
-  std::optional<double> last_batch_ms;  // wall time of the last batch
+  std::optional<double> last_batch_ms;  // wall time of the last ReLU batch (none in the duty cycle)
   std::uint64_t batches = 0;
 };
 

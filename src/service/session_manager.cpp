@@ -909,16 +909,10 @@ std::vector<std::string> SessionManager::restore(const std::vector<JournalEntry>
                 entry.job_id, *entry.ends_at);
         continue;
       }
-      // A `until` that has passed is handled above; validating as of the start keeps the rest.
-      params.erase("until");
-      params.erase("duration");
       StartRequest request = validate_start_params(params);
       options = std::move(request.options);
-      core::Json echo = std::move(request.params);
-      if (const auto it = entry.params.find("duration"); it != entry.params.end())
-        echo["duration"] = *it;
-      if (const auto it = entry.params.find("until"); it != entry.params.end()) echo["until"] = *it;
-      reservation = core_->reserve(entry.job_id, std::move(echo), true, ends_at);
+      if (ends_at) request.ends_at = ends_at;
+      reservation = core_->reserve(entry.job_id, std::move(request.params), true, request.ends_at);
     } catch (const std::exception& e) {
       KG_ERROR(logger(),
                "Cannot restore keep session {} left by a KeepGPU service that did not shut down "

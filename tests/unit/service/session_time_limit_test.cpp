@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <thread>
 
 #include "core/time_limit.hpp"
 #include "log_capture.hpp"
@@ -36,16 +37,18 @@ TEST(SessionTimeLimit, TheSessionIsReleasedAndRemovedAtItsEnd) {
   })) << logs.text();
 }
 
-TEST(SessionTimeLimit, ASessionStoppedEarlierIsLeftAloneAndOthersHaveNoEnd) {
+TEST(SessionTimeLimit, ATimerNeverTouchesALaterSessionUnderTheSameId) {
   Harness h;
   LogCapture logs;
-  h.api.start_keep(js(R"({"job_id": "long", "vram": "64MiB", "duration": 3600})"));
+  h.api.start_keep(js(R"({"job_id": "reused", "vram": "64MiB", "duration": 0.5})"));
   h.api.start_keep(js(R"({"job_id": "open", "vram": "64MiB"})"));
   EXPECT_FALSE(status_of(h, "open").contains("ends_at")) << "no limit keeps upstream's shape";
-  EXPECT_EQ(stop(h, "long")["stopped"], js(R"(["long"])"));
-  // The same id again, without a limit: the first session's timer must not touch it.
-  h.api.start_keep(js(R"({"job_id": "long", "vram": "64MiB"})"));
-  EXPECT_FALSE(status_of(h, "long").contains("ends_at"));
+  EXPECT_EQ(stop(h, "reused")["stopped"], js(R"(["reused"])"));
+  // The same id again, without a limit, before the first one's end: that timer must let it be.
+  h.api.start_keep(js(R"({"job_id": "reused", "vram": "64MiB"})"));
+  EXPECT_FALSE(status_of(h, "reused").contains("ends_at"));
+  std::this_thread::sleep_for(1500ms);  // well past the first session's end
+  EXPECT_EQ(status_of(h, "reused")["state"], "active");
   EXPECT_EQ(logs.text().find("reached its time limit"), std::string::npos) << logs.text();
 }
 
